@@ -1,1 +1,38 @@
-fn main() {}
+//! `stripe-sim [--addr 127.0.0.1:12111] [--data FILE]`
+
+use std::path::PathBuf;
+
+fn usage() -> ! {
+    eprintln!("usage: stripe-sim [--addr 127.0.0.1:12111] [--data FILE]");
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let mut addr = "127.0.0.1:12111".to_string();
+    let mut data: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--addr" => addr = args.next().unwrap_or_else(|| usage()),
+            "--data" => data = Some(PathBuf::from(args.next().unwrap_or_else(|| usage()))),
+            "-h" | "--help" => usage(),
+            _ => usage(),
+        }
+    }
+    let listener = std::net::TcpListener::bind(&addr)?;
+    let config = stripe_sim::SimConfig {
+        data_file: data,
+        ..Default::default()
+    };
+    let sim = stripe_sim::start(listener, config).await?;
+    tracing::info!(base_url = %sim.base_url, "stripe-sim listening");
+    tokio::signal::ctrl_c().await?;
+    sim.stop().await;
+    Ok(())
+}
