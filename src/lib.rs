@@ -1,1 +1,12 @@
-
+pub mod admin;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod seller;
+pub mod startup;
+pub mod storefront;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,57 @@
+//! The operator's back office.
+
+use actix_web::web;
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::auth::Admin;
+use crate::db::{self, users::RoleCounts};
+use crate::domain::time;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::page::Page;
+
+/// One screen of accounts; paging arrives with the admin panel issue.
+const USERS_PER_PAGE: i64 = 100;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin", web::get().to(users));
+}
+
+struct UserRow {
+    id: String,
+    email: String,
+    role: &'static str,
+    joined: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    page: Page,
+    users: Vec<UserRow>,
+    counts: RoleCounts,
+}
+
+async fn users(
+    page: Page,
+    _admin: Admin,
+    state: web::Data<AppState>,
+) -> Result<UsersPage, AppError> {
+    let users = db::users::list(&state.db, USERS_PER_PAGE)
+        .await?
+        .into_iter()
+        .map(|u| UserRow {
+            id: u.id.to_string(),
+            email: u.email,
+            role: u.role.as_str(),
+            joined: time::ymd(u.created_at),
+        })
+        .collect();
+    let counts = db::users::count_by_role(&state.db).await?;
+    Ok(UsersPage {
+        page,
+        users,
+        counts,
+    })
+}

@@ -1,0 +1,110 @@
+//! Session cookie configuration and the keys stored in it.
+//!
+//! Sessions use actix-session's cookie store (private = encrypted and signed):
+//! no session table to clean up, and any number of app instances can read the
+//! cookie with the shared key. A cookie only names the user id; every request
+//! re-loads the user from the database, so a deleted account is logged out at once.
+
+use std::io::Write;
+use std::path::Path;
+
+use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::storage::CookieSessionStore;
+use actix_session::{Session, SessionMiddleware};
+use actix_web::cookie::{Key, SameSite, time::Duration};
+
+use crate::config::Settings;
+use crate::domain::UserId;
+use crate::error::AppError;
+
+pub const COOKIE_NAME: &str = "mp_session";
+const USER_KEY: &str = "uid";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionKeyError {
+    #[error("cannot read or write the session key at {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the session key file {0} is damaged; delete it to generate a new one")]
+    Damaged(String),
+}
+
+/// SESSION_KEY when set; otherwise a key generated once and kept in
+/// DATA_DIR/session.key, so restarts keep people logged in.
+pub fn load_or_create_key(settings: &Settings) -> Result<Key, SessionKeyError> {
+    if let Some(bytes) = &settings.session_key {
+        return Ok(Key::from(bytes));
+    }
+    let path = settings.data_dir.join("session.key");
+    let io = |source| SessionKeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = hex::decode(text.trim())
+                .ok()
+                .filter(|b| b.len() >= 64)
+                .ok_or_else(|| SessionKeyError::Damaged(path.display().to_string()))?;
+            Ok(Key::from(&bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Key::generate();
+            write_private(&path, hex::encode(key.master()).as_bytes()).map_err(io)?;
+            Ok(key)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.write_all(b"\n")
+}
+
+pub fn middleware(settings: &Settings, key: Key) -> SessionMiddleware<CookieSessionStore> {
+    SessionMiddleware::builder(CookieSessionStore::default(), key)
+        .cookie_name(COOKIE_NAME.to_string())
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_secure(settings.cookies_secure())
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(PersistentSession::default().session_ttl(Duration::days(14)))
+        .build()
+}
+
+pub fn user_id(session: &Session) -> Option<UserId> {
+    session
+        .get::<String>(USER_KEY)
+        .ok()
+        .flatten()
+        .and_then(|s| UserId::try_from(s).ok())
+}
+
+/// Starts a fresh session for `user`: a new cookie and a new CSRF token, so
+/// nothing planted before log-in survives it.
+pub fn log_in(session: &Session, user: &UserId) -> Result<(), AppError> {
+    session.clear();
+    session.renew();
+    session.insert(USER_KEY, user.as_str())?;
+    crate::auth::csrf::rotate(session)?;
+    Ok(())
+}
+
+pub fn log_out(session: &Session) {
+    session.clear();
+    session.renew();
+}

@@ -1,0 +1,16 @@
+//! Pure types and business rules: no I/O, no framework types.
+
+pub mod email;
+pub mod fees;
+pub mod ids;
+pub mod money;
+pub mod password;
+pub mod role;
+pub mod time;
+
+pub use email::{Email, EmailError};
+pub use fees::PlatformFee;
+pub use ids::UserId;
+pub use money::{Currency, Money, MoneyError};
+pub use password::{Password, PasswordError};
+pub use role::Role;

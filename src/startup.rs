@@ -1,0 +1,146 @@
+//! Builds the whole application from [`Settings`]: database, session key,
+//! shared state and the HTTP server. Tests call the same code with port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::session::{self, SessionKeyError};
+use crate::config::Settings;
+use crate::db::{self, Db, DbError};
+use crate::domain::PlatformFee;
+use crate::error::AppError;
+use crate::web::middleware;
+
+/// Everything handlers share, in one place: add a field here and every
+/// handler can take it through `web::Data<AppState>`.
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub platform_fee: PlatformFee,
+    /// Payments go to the embedded Stripe emulator; the layout shows a test-mode banner.
+    pub simulated_payments: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    SessionKey(#[from] SessionKeyError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    port: u16,
+    db: Db,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
+            path: settings.data_dir.display().to_string(),
+            source,
+        })?;
+        let db = db::connect(&settings.database_url).await?;
+        let key = session::load_or_create_key(&settings)?;
+
+        let listener =
+            TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {
+                addr: settings.bind_addr.to_string(),
+                source,
+            })?;
+        let bind_err = |source| StartupError::Bind {
+            addr: settings.bind_addr.to_string(),
+            source,
+        };
+        let port = listener.local_addr().map_err(bind_err)?.port();
+
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            platform_fee: PlatformFee {
+                bps: settings.platform_fee_bps,
+                fixed_minor: settings.platform_fee_fixed,
+            },
+            simulated_payments: false,
+            settings: Arc::new(settings.clone()),
+        });
+        let max_body = settings.max_body_bytes;
+
+        let server = HttpServer::new(move || {
+            // Wrapped inside-out: the last `wrap` sees the request first.
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(web::FormConfig::default().limit(max_body))
+                .wrap(ErrorHandlers::new().default_handler(middleware::error_pages))
+                .wrap(session::middleware(&state.settings, key.clone()))
+                .wrap(from_fn(middleware::body_cap))
+                .wrap(from_fn(middleware::security_headers))
+                .wrap(from_fn(middleware::request_id_header))
+                .wrap(TracingLogger::default())
+                .configure(crate::web::health::configure)
+                .configure(crate::web::assets::configure)
+                .configure(crate::auth::configure)
+                .configure(crate::storefront::configure)
+                .configure(crate::seller::configure)
+                .configure(crate::admin::configure)
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(AppError::NotFound)
+                }))
+        })
+        .listen(listener)
+        .map_err(bind_err)?
+        .run();
+
+        spawn_housekeeping(db.clone());
+        Ok(Application { port, db, server })
+    }
+
+    /// The port actually bound (tests bind port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> Db {
+        self.db.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Deletes log-in failures that no longer count towards any throttle window.
+fn spawn_housekeeping(db: Db) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let cutoff = db::now_unix() - crate::auth::throttle::WINDOW_SECS;
+            match db::login_failures::prune_before(&db, cutoff).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old log-in failures"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning log-in failures failed"),
+            }
+            if db.is_closed() {
+                break;
+            }
+        }
+    });
+}

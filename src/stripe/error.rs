@@ -1,0 +1,79 @@
+use stripe::StripeError;
+use stripe_shared::ApiErrorsType;
+
+/// What can go wrong talking to Stripe, in terms a page can explain to a person.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The card was refused; `decline_code` is the issuer's reason when Stripe gives one.
+    #[error("card declined: {message}")]
+    Declined {
+        code: Option<String>,
+        decline_code: Option<String>,
+        message: String,
+    },
+    /// The payment needs 3-D Secure (or another customer action) before it can go on.
+    #[error("the payment needs the customer's authentication")]
+    NeedsAuthentication,
+    /// The connected account cannot take this operation yet (onboarding incomplete, disabled).
+    #[error("the seller's Stripe account is not ready: {0}")]
+    AccountNotReady(String),
+    /// Stripe rejected our request; a bug on our side or bad input that slipped through.
+    #[error("Stripe rejected the request: {message}")]
+    InvalidRequest {
+        param: Option<String>,
+        message: String,
+    },
+    /// Same idempotency key reused with other parameters, or a concurrent twin in flight.
+    #[error("conflicting retry: {0}")]
+    Idempotency(String),
+    #[error("Stripe is rate limiting us")]
+    RateLimited,
+    /// Network failure, timeout, 5xx, or a response we could not read.
+    #[error("Stripe is unavailable: {0}")]
+    Unavailable(String),
+    /// Our own configuration is wrong (bad key format, bad base URL, emulator failed to start).
+    #[error("Stripe configuration: {0}")]
+    Config(String),
+}
+
+impl From<StripeError> for GatewayError {
+    fn from(err: StripeError) -> Self {
+        match err {
+            StripeError::Stripe(api, status) => from_api_error(*api, status),
+            StripeError::Timeout => GatewayError::Unavailable("timed out".into()),
+            StripeError::ClientError(msg) | StripeError::JSONDeserialize(msg) => {
+                GatewayError::Unavailable(msg)
+            }
+            StripeError::ConfigError(msg) => GatewayError::Config(msg),
+        }
+    }
+}
+
+fn from_api_error(api: stripe_shared::ApiErrors, status: u16) -> GatewayError {
+    let message = api
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("Stripe answered {status}"));
+    let code = api.code.as_ref().map(|c| c.as_str().to_owned());
+    match (status, &api.type_) {
+        (429, _) => GatewayError::RateLimited,
+        (409, _) | (_, ApiErrorsType::IdempotencyError) => GatewayError::Idempotency(message),
+        (_, ApiErrorsType::CardError) => {
+            if code.as_deref() == Some("authentication_required") {
+                GatewayError::NeedsAuthentication
+            } else {
+                GatewayError::Declined {
+                    code,
+                    decline_code: api.decline_code,
+                    message,
+                }
+            }
+        }
+        (s, _) if s >= 500 => GatewayError::Unavailable(message),
+        (403, _) => GatewayError::AccountNotReady(message),
+        _ => GatewayError::InvalidRequest {
+            param: api.param,
+            message,
+        },
+    }
+}
