@@ -1,0 +1,512 @@
+//! Events, webhook endpoints and signed deliveries, disputes and early fraud warnings through
+//! async-stripe's typed requests; deliveries are verified with async-stripe-webhook's
+//! `Webhook::construct_event`, exactly as the marketplace's receiver does.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Ctx, api_error, run, typed};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use stripe::{AccountId, ApiErrorsType, IdempotencyKey, RequestStrategy, StripeRequest};
+use stripe_core::customer::CreateCustomer;
+use stripe_core::dispute::{
+    CloseDispute, ListDispute, RetrieveDispute, UpdateDispute, UpdateDisputeEvidence,
+};
+use stripe_core::event::{ListEvent, RetrieveEvent};
+use stripe_core::payment_intent::CreatePaymentIntent;
+use stripe_fraud::radar_early_fraud_warning::{
+    ListRadarEarlyFraudWarning, RetrieveRadarEarlyFraudWarning,
+};
+use stripe_misc::webhook_endpoint::{CreateWebhookEndpoint, CreateWebhookEndpointEnabledEvents};
+use stripe_shared::{DisputeStatus, PaymentIntentAllowedPaymentMethodTypes, PaymentIntentStatus};
+use stripe_types::Currency;
+use stripe_webhook::{EventObject, Webhook, WebhookError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{Mutex, mpsc};
+
+/// One webhook delivery as received on the wire.
+#[derive(Debug, Clone)]
+struct Delivery {
+    signature: String,
+    body: String,
+}
+
+/// A minimal HTTP/1.1 receiver: records each POST and answers with the next status of
+/// `statuses` (200 once they run out), so retries can be provoked.
+async fn receiver(statuses: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Delivery>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind receiver");
+    let url = format!("http://{}/hooks", listener.local_addr().expect("addr"));
+    let (tx, rx) = mpsc::unbounded_channel();
+    let statuses = Arc::new(Mutex::new(statuses.into_iter()));
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let tx = tx.clone();
+            let statuses = statuses.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let (head_end, content_length) = loop {
+                    let Ok(n) = sock.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..pos]).to_string();
+                        let len = header(&head, "content-length")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
+                        break (pos + 4, len);
+                    }
+                };
+                while buf.len() < head_end + content_length {
+                    let Ok(n) = sock.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+                let status = statuses.lock().await.next().unwrap_or(200);
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = sock.write_all(reply.as_bytes()).await;
+                let signature = header(&head, "stripe-signature").unwrap_or_default();
+                let _ = tx.send(Delivery { signature, body });
+            });
+        }
+    });
+    (url, rx)
+}
+
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().skip(1).find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_string())
+    })
+}
+
+/// Waits for the delivery of `event_type` (other deliveries are skipped); bounded so a missing
+/// delivery fails the test instead of hanging it.
+async fn next_of_type(rx: &mut mpsc::UnboundedReceiver<Delivery>, event_type: &str) -> Delivery {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {event_type} delivery within 20 s"))
+            .expect("receiver open");
+        let v: serde_json::Value = serde_json::from_str(&got.body).expect("delivery body is JSON");
+        if v["type"] == event_type {
+            return got;
+        }
+    }
+}
+
+fn sign(secret: &str, t: i64, payload: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
+    mac.update(format!("{t}.{payload}").as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+async fn charge_on(
+    ctx: &Ctx,
+    acct: &AccountId,
+    pm: &str,
+    idem: &str,
+) -> stripe_shared::PaymentIntent {
+    typed(
+        CreatePaymentIntent::new(4_000, Currency::USD)
+            .allowed_payment_method_types(vec![PaymentIntentAllowedPaymentMethodTypes::Card])
+            .application_fee_amount(400)
+            .payment_method(pm)
+            .confirm(true)
+            .customize()
+            .account_id(acct.clone())
+            .request_strategy(RequestStrategy::Idempotent(
+                IdempotencyKey::new(idem).expect("key"),
+            ))
+            .send(&ctx.client)
+            .await,
+        "charge",
+    )
+}
+
+#[test]
+fn events_are_listed_and_retrieved_per_account() {
+    run(|| async {
+        let ctx = Ctx::start("events").await;
+        let platform_cus = typed(
+            CreateCustomer::new().send(&ctx.client).await,
+            "platform customer",
+        );
+        let acct = ctx.onboarded_account().await;
+        let pi = charge_on(&ctx, &acct, "pm_card_visa", "evt-order-1").await;
+        assert_eq!(pi.status, PaymentIntentStatus::Succeeded);
+
+        let platform_events = typed(
+            ListEvent::new()
+                .type_("customer.created")
+                .send(&ctx.client)
+                .await,
+            "platform customer.created events",
+        );
+        assert!(
+            platform_events
+                .data
+                .iter()
+                .all(|e| e.type_.as_str() == "customer.created")
+        );
+        // The typed Event keeps data.object as an untyped value; find ours in the raw list.
+        let raw = ctx
+            .raw(
+                reqwest::Method::GET,
+                "/v1/events",
+                &[("type", "customer.created")],
+                None,
+            )
+            .await;
+        let raw_ev = raw.body["data"]
+            .as_array()
+            .and_then(|evs| {
+                evs.iter()
+                    .find(|e| e["data"]["object"]["id"] == platform_cus.id.as_str())
+            })
+            .expect("customer.created for the platform customer");
+        let ev = platform_events
+            .data
+            .iter()
+            .find(|e| raw_ev["id"] == e.id.as_str())
+            .expect("typed and raw lists agree");
+        assert!(ev.account.is_none(), "platform events carry no account");
+
+        let connected = typed(
+            ListEvent::new()
+                .types(vec![
+                    "payment_intent.succeeded".to_string(),
+                    "charge.succeeded".to_string(),
+                ])
+                .customize()
+                .account_id(acct.clone())
+                .send(&ctx.client)
+                .await,
+            "connected events",
+        );
+        let succeeded = connected
+            .data
+            .iter()
+            .find(|e| e.type_.as_str() == "payment_intent.succeeded")
+            .expect("payment_intent.succeeded on the connected account");
+        assert_eq!(succeeded.account.as_deref(), Some(acct.as_str()));
+        assert!(
+            connected
+                .data
+                .iter()
+                .any(|e| e.type_.as_str() == "charge.succeeded")
+        );
+        assert!(
+            connected.data.iter().all(|e| matches!(
+                e.type_.as_str(),
+                "payment_intent.succeeded" | "charge.succeeded"
+            )),
+            "the types[] filter holds"
+        );
+        // Newest first.
+        assert!(
+            connected
+                .data
+                .windows(2)
+                .all(|w| w[0].created >= w[1].created)
+        );
+
+        let one = typed(
+            RetrieveEvent::new(succeeded.id.clone())
+                .customize()
+                .account_id(acct.clone())
+                .send(&ctx.client)
+                .await,
+            "retrieve event",
+        );
+        assert_eq!(one.id, succeeded.id);
+        let (_, status) = api_error(
+            RetrieveEvent::new(succeeded.id.clone())
+                .send(&ctx.client)
+                .await,
+            "event from the platform",
+        );
+        assert_eq!(status, 404);
+
+        // The raw event parses with async-stripe-webhook too (its data.object typed by event type),
+        // once signed the way Stripe signs deliveries.
+        let raw = ctx
+            .raw_get(&format!("/v1/events/{}", succeeded.id), Some(acct.as_str()))
+            .await;
+        assert_eq!(raw.status, 200);
+        let payload = raw.body.to_string();
+        let secret = "whsec_test_conformance";
+        let sig = sign(secret, now(), &payload);
+        let parsed = Webhook::construct_event(&payload, &sig, secret).expect("construct_event");
+        match parsed.data.object {
+            EventObject::PaymentIntentSucceeded(p) => assert_eq!(p.id, pi.id),
+            other => panic!("unexpected event object {other:?}"),
+        }
+        assert!(matches!(
+            Webhook::construct_event(&payload, &sig, "whsec_other"),
+            Err(WebhookError::BadSignature)
+        ));
+        ctx.stop().await;
+    });
+}
+
+#[test]
+fn webhook_endpoints_receive_signed_deliveries_and_retries() {
+    run(|| async {
+        let ctx = Ctx::start("hooks").await;
+        // The connect endpoint refuses its first delivery so the emulator has to retry.
+        let (connect_url, mut connect_rx) = receiver(vec![500]).await;
+        let (platform_url, mut platform_rx) = receiver(vec![]).await;
+
+        let connect_ep = typed(
+            CreateWebhookEndpoint::new(
+                vec![CreateWebhookEndpointEnabledEvents::All],
+                connect_url.as_str(),
+            )
+            .connect(true)
+            .send(&ctx.client)
+            .await,
+            "create connect webhook endpoint",
+        );
+        let connect_secret = connect_ep
+            .secret
+            .clone()
+            .expect("secret returned on creation");
+        assert!(connect_secret.starts_with("whsec_"));
+        assert_eq!(connect_ep.url, connect_url);
+        assert_eq!(connect_ep.status, "enabled");
+        let platform_ep = typed(
+            CreateWebhookEndpoint::new(
+                vec![
+                    CreateWebhookEndpointEnabledEvents::CustomerCreated,
+                    CreateWebhookEndpointEnabledEvents::ApplicationFeeCreated,
+                ],
+                platform_url.as_str(),
+            )
+            .send(&ctx.client)
+            .await,
+            "create platform webhook endpoint",
+        );
+        let platform_secret = platform_ep.secret.clone().expect("secret");
+        assert_ne!(platform_secret, connect_secret);
+        assert_eq!(
+            platform_ep.enabled_events,
+            vec!["customer.created", "application_fee.created"]
+        );
+
+        let acct = ctx.onboarded_account().await;
+        let pi = charge_on(&ctx, &acct, "pm_card_visa", "hook-order-1").await;
+
+        let first = next_of_type(&mut connect_rx, "payment_intent.succeeded").await;
+        let event = Webhook::construct_event(&first.body, &first.signature, &connect_secret)
+            .expect("connect delivery verifies with the endpoint secret");
+        assert_eq!(event.account.as_deref(), Some(acct.as_str()));
+        match &event.data.object {
+            EventObject::PaymentIntentSucceeded(p) => assert_eq!(p.id, pi.id),
+            other => panic!("unexpected object {other:?}"),
+        }
+        assert!(Webhook::construct_event(&first.body, &first.signature, &platform_secret).is_err());
+
+        // The application fee lands on the platform, which has its own endpoint.
+        let fee = next_of_type(&mut platform_rx, "application_fee.created").await;
+        let fee_event = Webhook::construct_event(&fee.body, &fee.signature, &platform_secret)
+            .expect("platform delivery verifies");
+        assert!(fee_event.account.is_none());
+        assert!(matches!(
+            fee_event.data.object,
+            EventObject::ApplicationFeeCreated(_)
+        ));
+
+        // Some delivery to the connect endpoint got a 500; it is retried with the same event id.
+        let mut seen = std::collections::HashMap::<String, usize>::new();
+        let mut rejected_retried = false;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let first_id = serde_json::from_str::<serde_json::Value>(&first.body).expect("json")["id"]
+            .as_str()
+            .map(str::to_string);
+        *seen.entry(first_id.unwrap_or_default()).or_default() += 1;
+        while !rejected_retried {
+            let Ok(Some(d)) = tokio::time::timeout_at(deadline, connect_rx.recv()).await else {
+                break;
+            };
+            Webhook::construct_event(&d.body, &d.signature, &connect_secret)
+                .expect("every delivery verifies");
+            let id = serde_json::from_str::<serde_json::Value>(&d.body).expect("json")["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let n = seen.entry(id).or_default();
+            *n += 1;
+            rejected_retried = *n >= 2;
+        }
+        assert!(
+            rejected_retried,
+            "the delivery answered with 500 was retried: {seen:?}"
+        );
+        ctx.stop().await;
+    });
+}
+
+#[test]
+fn disputes_retrieve_update_evidence_and_close() {
+    run(|| async {
+        let ctx = Ctx::start("disputes").await;
+        let acct = ctx.onboarded_account().await;
+        let pi = charge_on(&ctx, &acct, "pm_card_createDispute", "dispute-order-1").await;
+        assert_eq!(pi.status, PaymentIntentStatus::Succeeded);
+        let charge = pi
+            .latest_charge
+            .as_ref()
+            .expect("charge")
+            .id()
+            .as_str()
+            .to_string();
+
+        // The dispute follows the charge; give the emulator a bounded number of polls.
+        let mut dispute = None;
+        for _ in 0..50 {
+            let list = typed(
+                ListDispute::new()
+                    .charge(charge.as_str())
+                    .customize()
+                    .account_id(acct.clone())
+                    .send(&ctx.client)
+                    .await,
+                "list disputes",
+            );
+            if let Some(d) = list.data.into_iter().next() {
+                dispute = Some(d);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let dispute = dispute.expect("pm_card_createDispute produces a dispute");
+        assert_eq!(dispute.amount, 4_000);
+        assert_eq!(dispute.status, DisputeStatus::NeedsResponse);
+        assert_eq!(dispute.charge.id().as_str(), charge);
+
+        let fetched = typed(
+            RetrieveDispute::new(dispute.id.clone())
+                .customize()
+                .account_id(acct.clone())
+                .send(&ctx.client)
+                .await,
+            "retrieve dispute",
+        );
+        assert_eq!(fetched.id, dispute.id);
+        let _: stripe_shared::Dispute = ctx
+            .assert_shape(&format!("/v1/disputes/{}", dispute.id), Some(acct.as_str()))
+            .await;
+
+        let mut evidence = UpdateDisputeEvidence::new();
+        evidence.product_description = Some("A hand-made mug".into());
+        evidence.uncategorized_text = Some("Delivered with tracking".into());
+        let updated = typed(
+            UpdateDispute::new(dispute.id.clone())
+                .evidence(evidence)
+                .customize()
+                .account_id(acct.clone())
+                .send(&ctx.client)
+                .await,
+            "update evidence",
+        );
+        assert_eq!(
+            updated.evidence.product_description.as_deref(),
+            Some("A hand-made mug")
+        );
+        assert_eq!(
+            updated.status,
+            DisputeStatus::NeedsResponse,
+            "evidence saved, not submitted"
+        );
+
+        let closed = typed(
+            CloseDispute::new(dispute.id.clone())
+                .customize()
+                .account_id(acct.clone())
+                .send(&ctx.client)
+                .await,
+            "close dispute",
+        );
+        assert_eq!(closed.status, DisputeStatus::Lost);
+        let (err, status) = api_error(
+            UpdateDispute::new(dispute.id.clone())
+                .submit(true)
+                .customize()
+                .account_id(acct.clone())
+                .send(&ctx.client)
+                .await,
+            "update a closed dispute",
+        );
+        assert_eq!(status, 400);
+        assert_eq!(err.type_, ApiErrorsType::InvalidRequestError);
+
+        let warned = charge_on(&ctx, &acct, "pm_card_visa", "efw-order-1").await;
+        let warned_charge = warned
+            .latest_charge
+            .as_ref()
+            .expect("charge")
+            .id()
+            .as_str()
+            .to_string();
+        let helper = ctx
+            .raw_post(
+                &format!("/v1/test_helpers/charges/{warned_charge}/early_fraud_warning"),
+                &[("fraud_type", "made_with_stolen_card")],
+                Some(acct.as_str()),
+            )
+            .await;
+        assert_eq!(helper.status, 200, "{}", helper.body);
+        let efw = typed(
+            ListRadarEarlyFraudWarning::new()
+                .charge(warned_charge.as_str())
+                .customize()
+                .account_id(acct.clone())
+                .send(&ctx.client)
+                .await,
+            "list early fraud warnings",
+        );
+        assert_eq!(efw.data.len(), 1);
+        assert!(efw.url.contains("early_fraud_warnings"), "{}", efw.url);
+        let warning = &efw.data[0];
+        assert_eq!(warning.fraud_type, "made_with_stolen_card");
+        assert_eq!(warning.charge.id().as_str(), warned_charge);
+        let one = typed(
+            RetrieveRadarEarlyFraudWarning::new(warning.id.clone())
+                .customize()
+                .account_id(acct.clone())
+                .send(&ctx.client)
+                .await,
+            "retrieve early fraud warning",
+        );
+        assert_eq!(one.id, warning.id);
+        ctx.stop().await;
+    });
+}
