@@ -12,15 +12,18 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod expand;
+pub mod faults;
 pub mod form;
 pub mod idempotency;
 pub mod ids;
 pub mod list;
 pub mod pages;
+pub mod persistence;
 pub mod resources;
 pub mod server;
 pub mod store;
 pub mod testcards;
+pub mod webhooks;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -73,6 +76,9 @@ impl RunningSim {
     pub async fn stop(self) {
         self.handle.stop(true).await;
         let _ = self.join.await;
+        crate::webhooks::detach(&self.sim);
+        let sim = self.sim.clone();
+        let _ = tokio::task::spawn_blocking(move || crate::persistence::stop(&sim)).await;
         if let Err(e) = save_snapshot(&self.sim) {
             tracing::warn!(error = %e, "stripe-sim: could not save snapshot");
         }
@@ -102,9 +108,7 @@ pub fn save_snapshot(sim: &Sim) -> std::io::Result<()> {
         let st = sim.state.lock();
         serde_json::to_vec(&*st).map_err(std::io::Error::other)?
     };
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    crate::persistence::write_atomic(path, &bytes).map_err(std::io::Error::other)
 }
 
 /// Starts the emulator on an already-bound listener, inside the current tokio runtime.
@@ -126,15 +130,21 @@ pub async fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<
         base_url: base_url.clone(),
         config: config.clone(),
         events_notify: tokio::sync::Notify::new(),
+        dispatcher: std::sync::OnceLock::new(),
+        snapshot: std::sync::OnceLock::new(),
     });
+    crate::webhooks::attach(&sim)?;
+    crate::persistence::attach(&sim)?;
     listener.set_nonblocking(true)?;
     let data = web::Data::new(sim.clone());
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(crate::faults::middleware))
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(1 << 20))
             .configure(server::configure)
     })
+    .on_connect(crate::faults::on_connect)
     .workers(config.workers.max(1))
     .disable_signals()
     .shutdown_timeout(5)

@@ -26,6 +26,10 @@ pub struct Sim {
     pub config: SimConfig,
     /// Woken whenever new events are pending, for the webhook dispatcher.
     pub events_notify: tokio::sync::Notify,
+    /// Webhook delivery worker (see `webhooks::attach`).
+    pub dispatcher: std::sync::OnceLock<crate::webhooks::Dispatcher>,
+    /// Debounced snapshot writer when `data_file` is set (see `persistence::attach`).
+    pub snapshot: std::sync::OnceLock<crate::persistence::Snapshotter>,
 }
 
 pub type SharedSim = Arc<Sim>;
@@ -237,6 +241,10 @@ async fn handle(
             } else {
                 st.idempotency.remove(&rk);
             }
+        }
+        crate::webhooks::dispatch_pending(sim, &mut st);
+        if method != Method::GET {
+            crate::persistence::mark_dirty(sim);
         }
         if !st.pending_events.is_empty() {
             sim.events_notify.notify_one();

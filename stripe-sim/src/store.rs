@@ -44,6 +44,9 @@ pub struct State {
     pub clock_offset: i64,
     /// Event ids recorded but not yet handed to the webhook dispatcher.
     pub pending_events: VecDeque<String>,
+    /// Fault-injection rules (test helpers); deliberately not persisted.
+    #[serde(skip)]
+    pub faults: crate::faults::FaultRules,
 }
 
 pub fn index_key(owner: &str, kind: &str) -> String {

@@ -1,0 +1,151 @@
+//! `--data FILE`: every object, id, secret and idempotency record survives a restart.
+
+mod s3_support;
+
+use s3_support::{Api, Receiver, Sent, fast_config, run, start_sim, temp_data_file};
+use stripe_sim::SimConfig;
+
+fn with_file(path: &std::path::Path) -> SimConfig {
+    SimConfig {
+        data_file: Some(path.to_path_buf()),
+        ..fast_config()
+    }
+}
+
+#[test]
+fn restart_keeps_objects_ids_and_idempotency() {
+    run(|| async {
+        let path = temp_data_file("restart");
+        let sim = start_sim(with_file(&path)).await;
+        let mut api = Api::new(&sim.base_url);
+        let acct = api.onboarded_account().await;
+        let Sent::Answered(created) = api
+            .send(
+                reqwest::Method::POST,
+                "/v1/customers",
+                &[("email", "keep@example.com")],
+                Some(&acct),
+                Some("buyer-1:customer"),
+            )
+            .await
+        else {
+            panic!("create customer");
+        };
+        let cus = created.ok("customer");
+        let cus_id = cus["id"].as_str().expect("id").to_string();
+        let rx = Receiver::start(&[]);
+        let we = api
+            .post(
+                "/v1/webhook_endpoints",
+                &[
+                    ("url", rx.url.as_str()),
+                    ("enabled_events[]", "customer.updated"),
+                    ("connect", "true"),
+                ],
+            )
+            .await
+            .ok("endpoint");
+        let secret = we["secret"].as_str().expect("secret").to_string();
+        sim.stop().await;
+        assert!(path.exists(), "stop writes the snapshot");
+
+        let sim = start_sim(with_file(&path)).await;
+        api.base = sim.base_url.clone();
+        let again = api
+            .get_on(&acct, &format!("/v1/customers/{cus_id}"), &[])
+            .await
+            .ok("customer after restart");
+        assert_eq!(again, cus, "the object is unchanged");
+        let Sent::Answered(replay) = api
+            .send(
+                reqwest::Method::POST,
+                "/v1/customers",
+                &[("email", "keep@example.com")],
+                Some(&acct),
+                Some("buyer-1:customer"),
+            )
+            .await
+        else {
+            panic!("replay");
+        };
+        assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+        assert_eq!(replay.body["id"], cus_id.as_str());
+        let listed = api.get_on(&acct, "/v1/customers", &[]).await.ok("list");
+        assert_eq!(listed["data"].as_array().map(Vec::len), Some(1));
+
+        // The endpoint and its secret survived too: deliveries still verify.
+        api.post_on(
+            &acct,
+            &format!("/v1/customers/{cus_id}"),
+            &[("name", "After restart")],
+        )
+        .await
+        .ok("update");
+        let got = rx.wait_for_type("customer.updated").await;
+        stripe_webhook::Webhook::construct_event(&got.body, &got.signature, &secret)
+            .expect("verifies with the old secret");
+        rx.stop().await;
+        sim.stop().await;
+        let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
+    });
+}
+
+#[test]
+fn changes_are_saved_without_waiting_for_stop() {
+    run(|| async {
+        let path = temp_data_file("debounce");
+        let sim = start_sim(with_file(&path)).await;
+        let api = Api::new(&sim.base_url);
+        let cus = api
+            .post("/v1/customers", &[("name", "Saved early")])
+            .await
+            .ok("customer");
+        let id = cus["id"].as_str().expect("id").to_string();
+        let deadline = tokio::time::Instant::now() + s3_support::PATIENCE;
+        loop {
+            let saved = std::fs::read_to_string(&path).unwrap_or_default();
+            if saved.contains(&id) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "snapshot never contained {id}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let dir = path.parent().expect("dir");
+        let leftovers: Vec<_> = std::fs::read_dir(dir)
+            .expect("dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n != "state.json")
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "temp files left behind: {leftovers:?}"
+        );
+        sim.stop().await;
+        let _ = std::fs::remove_dir_all(dir);
+    });
+}
+
+#[test]
+fn a_corrupt_snapshot_refuses_to_start() {
+    run(|| async {
+        let path = temp_data_file("corrupt");
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&path, b"{ not json").expect("write");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let result = stripe_sim::start(listener, with_file(&path)).await;
+        assert!(
+            result.is_err(),
+            "starting over a corrupt snapshot would silently lose state"
+        );
+        let kept = std::fs::read(&path).expect("still there");
+        assert_eq!(
+            kept, b"{ not json",
+            "the file is left for a human to inspect"
+        );
+        let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
+    });
+}
