@@ -8,5 +8,6 @@ pub mod error;
 pub mod seller;
 pub mod startup;
 pub mod storefront;
+pub mod stripe;
 pub mod telemetry;
 pub mod web;

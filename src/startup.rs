@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::db::{self, Db, DbError};
 use crate::domain::PlatformFee;
 use crate::error::AppError;
+use crate::stripe::{GatewayConfig, GatewayError, StripeGateway};
 use crate::web::middleware;
 
 /// Everything handlers share, in one place: add a field here and every
@@ -23,6 +24,8 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub platform_fee: PlatformFee,
+    /// The one way to Stripe (or the embedded emulator).
+    pub stripe: StripeGateway,
     /// Payments go to the embedded Stripe emulator; the layout shows a test-mode banner.
     pub simulated_payments: bool,
 }
@@ -38,6 +41,8 @@ pub enum StartupError {
     Db(#[from] DbError),
     #[error(transparent)]
     SessionKey(#[from] SessionKeyError),
+    #[error("cannot set up Stripe: {0}")]
+    Stripe(#[from] GatewayError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -48,6 +53,7 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     db: Db,
+    stripe: StripeGateway,
     server: Server,
 }
 
@@ -59,6 +65,12 @@ impl Application {
         })?;
         let db = db::connect(&settings.database_url).await?;
         let key = session::load_or_create_key(&settings)?;
+        let stripe = StripeGateway::connect(&GatewayConfig {
+            secret_key: settings.stripe.secret_key.clone(),
+            api_base: Some(settings.stripe.api_base.clone()),
+            data_dir: settings.data_dir.clone(),
+        })
+        .await?;
 
         let listener =
             TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {
@@ -77,7 +89,8 @@ impl Application {
                 bps: settings.platform_fee_bps,
                 fixed_minor: settings.platform_fee_fixed,
             },
-            simulated_payments: false,
+            simulated_payments: stripe.is_simulated(),
+            stripe: stripe.clone(),
             settings: Arc::new(settings.clone()),
         });
         let max_body = settings.max_body_bytes;
@@ -109,7 +122,12 @@ impl Application {
         .run();
 
         spawn_housekeeping(db.clone());
-        Ok(Application { port, db, server })
+        Ok(Application {
+            port,
+            db,
+            stripe,
+            server,
+        })
     }
 
     /// The port actually bound (tests bind port 0).
@@ -119,6 +137,10 @@ impl Application {
 
     pub fn db(&self) -> Db {
         self.db.clone()
+    }
+
+    pub fn stripe(&self) -> StripeGateway {
+        self.stripe.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -67,8 +67,9 @@ fn load_or_create_key(path: &PathBuf) -> Result<String, GatewayError> {
                 .map(char::from)
                 .collect();
             let key = format!("sk_test_sim{suffix}");
-            std::fs::write(path, &key)
-                .map_err(|e| GatewayError::Config(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, &key).map_err(|e| {
+                GatewayError::Config(format!("cannot write {}: {e}", path.display()))
+            })?;
             Ok(key)
         }
         Err(e) => Err(GatewayError::Config(format!(

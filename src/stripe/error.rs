@@ -26,6 +26,9 @@ pub enum GatewayError {
     /// Same idempotency key reused with other parameters, or a concurrent twin in flight.
     #[error("conflicting retry: {0}")]
     Idempotency(String),
+    /// Stripe does not accept our secret key (revoked, mistyped, or another platform's).
+    #[error("Stripe refused our API key: {0}")]
+    Authentication(String),
     #[error("Stripe is rate limiting us")]
     RateLimited,
     /// Network failure, timeout, 5xx, or a response we could not read.
@@ -57,6 +60,7 @@ fn from_api_error(api: stripe_shared::ApiErrors, status: u16) -> GatewayError {
     let code = api.code.as_ref().map(|c| c.as_str().to_owned());
     match (status, &api.type_) {
         (429, _) => GatewayError::RateLimited,
+        (401, _) => GatewayError::Authentication(message),
         (409, _) | (_, ApiErrorsType::IdempotencyError) => GatewayError::Idempotency(message),
         (_, ApiErrorsType::CardError) => {
             if code.as_deref() == Some("authentication_required") {
