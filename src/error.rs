@@ -48,11 +48,6 @@ impl From<actix_session::SessionGetError> for AppError {
     }
 }
 
-/// Marks a response whose body is already a rendered error page, so the
-/// catch-all error handler in `web::middleware` leaves it alone.
-#[derive(Clone, Copy)]
-pub struct ErrorPageRendered;
-
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorTemplate {
@@ -73,11 +68,9 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpRespons
     }
     .render()
     .unwrap_or_else(|_| format!("{} {title}", status.as_u16()));
-    let mut res = HttpResponse::build(status)
+    HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(body);
-    res.extensions_mut().insert(ErrorPageRendered);
-    res
+        .body(body)
 }
 
 /// Generic wording per status for errors that carry no message of their own.

@@ -6,7 +6,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{Error, HttpMessage, web};
 
-use crate::error::{AppError, ErrorPageRendered, generic_page};
+use crate::error::{AppError, generic_page};
 use crate::startup::AppState;
 
 /// No inline script or style anywhere, so `'self'` is enough. `form-action` is
@@ -85,17 +85,17 @@ pub async fn request_id_header(
     Ok(res)
 }
 
-/// Catch-all for error responses produced outside [`AppError`] (actix's own
+/// Catch-all for error responses produced outside our handlers (actix's own
 /// 404/405/400s, extractor failures): replace the plain-text body with our page.
-/// JSON errors (the probes) and pages we rendered ourselves pass through.
+/// Responses that already are HTML (our pages, forms with errors) or JSON (the
+/// probes) pass through.
 pub fn error_pages<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let ours = res.response().extensions().contains::<ErrorPageRendered>();
-    let json = res
+    let finished = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if ours || json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if finished {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

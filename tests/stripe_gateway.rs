@@ -1,0 +1,98 @@
+//! The Stripe gateway in its two modes: the embedded emulator (no key) and a configured key
+//! pointed at any Stripe-compatible server (here a separately started stripe-sim).
+
+mod common;
+
+use common::{TestDb, spawn_app, spawn_app_on};
+use marketplace::stripe::{GatewayConfig, GatewayError, Mode, StripeGateway};
+
+#[tokio::test]
+async fn without_a_key_the_app_runs_the_embedded_emulator_and_says_so() {
+    let app = spawn_app().await;
+    let (status, html) = app.get_html("/").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Test mode — simulated Stripe"),
+        "every page carries the simulated-payments banner"
+    );
+    let gateway = app.stripe.clone();
+    assert_eq!(gateway.mode(), Mode::Simulated);
+    gateway
+        .check()
+        .await
+        .expect("the embedded emulator answers");
+}
+
+#[tokio::test]
+async fn the_embedded_platform_key_survives_a_restart() {
+    let db = TestDb::new();
+    let config = GatewayConfig {
+        secret_key: None,
+        api_base: None,
+        data_dir: db.data_dir.clone(),
+    };
+    let first = StripeGateway::connect(&config).await.expect("first start");
+    first.check().await.expect("first start answers");
+    let key_file = db.data_dir.join("stripe-sim.key");
+    let key = std::fs::read_to_string(&key_file).expect("key kept in the data dir");
+    assert!(key.starts_with("sk_test_"));
+    drop(first);
+
+    let second = StripeGateway::connect(&config).await.expect("second start");
+    second.check().await.expect("second start answers");
+    assert_eq!(
+        std::fs::read_to_string(&key_file).expect("key still there"),
+        key,
+        "the same simulated platform is used after a restart"
+    );
+}
+
+#[tokio::test]
+async fn a_configured_key_talks_to_the_configured_server_without_the_banner() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let sim = stripe_sim::start(listener, stripe_sim::SimConfig::default())
+        .await
+        .expect("standalone emulator");
+    let app = spawn_app_on(
+        TestDb::new(),
+        &[
+            ("STRIPE_SECRET_KEY", "sk_test_gatewaytest"),
+            ("STRIPE_API_BASE", sim.base_url.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(app.stripe.mode(), Mode::Remote);
+    app.stripe
+        .check()
+        .await
+        .expect("the configured server answers");
+    let (status, html) = app.get_html("/").await;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains("simulated Stripe"),
+        "no banner with a real key"
+    );
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_key_is_an_authentication_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let sim = stripe_sim::start(listener, stripe_sim::SimConfig::default())
+        .await
+        .expect("standalone emulator");
+    let gateway = StripeGateway::connect(&GatewayConfig {
+        // Not a secret key at all: Stripe (and the emulator) answer 401.
+        secret_key: Some("not_a_key".into()),
+        api_base: Some(sim.base_url.clone()),
+        data_dir: std::env::temp_dir(),
+    })
+    .await
+    .expect("building a client does not call Stripe");
+    let err = gateway.check().await.expect_err("a bad key is refused");
+    assert!(
+        matches!(err, GatewayError::Authentication(_)),
+        "got {err:?}"
+    );
+    sim.stop().await;
+}
