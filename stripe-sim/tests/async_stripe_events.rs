@@ -32,11 +32,57 @@ use tokio::sync::{Mutex, mpsc};
 struct Delivery {
     signature: String,
     body: String,
+    /// What the receiver answered.
+    status: u16,
+}
+
+impl Delivery {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).expect("delivery body is JSON")
+    }
+}
+
+/// Every delivery an endpoint received so far, in arrival order.
+struct Inbox {
+    rx: mpsc::UnboundedReceiver<Delivery>,
+    history: Vec<Delivery>,
+}
+
+impl Inbox {
+    /// Receives until `done(history)` holds; bounded so a missing delivery fails the test
+    /// instead of hanging it.
+    async fn until(&mut self, what: &str, done: impl Fn(&[Delivery]) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done(&self.history) {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(d)) => self.history.push(d),
+                _ => panic!("{what}: not received within 20 s; got {:?}", self.types()),
+            }
+        }
+    }
+
+    /// The first delivery of `event_type`.
+    async fn of_type(&mut self, event_type: &str) -> Delivery {
+        let is = |d: &Delivery| d.json()["type"] == event_type;
+        self.until(event_type, |h| h.iter().any(is)).await;
+        self.history
+            .iter()
+            .find(|d| is(d))
+            .cloned()
+            .expect("found above")
+    }
+
+    fn types(&self) -> Vec<String> {
+        self.history
+            .iter()
+            .map(|d| format!("{} {}", d.json()["type"], d.status))
+            .collect()
+    }
 }
 
 /// A minimal HTTP/1.1 receiver: records each POST and answers with the next status of
 /// `statuses` (200 once they run out), so retries can be provoked.
-async fn receiver(statuses: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Delivery>) {
+async fn receiver(statuses: Vec<u16>) -> (String, Inbox) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind receiver");
@@ -83,11 +129,21 @@ async fn receiver(statuses: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Delive
                 );
                 let _ = sock.write_all(reply.as_bytes()).await;
                 let signature = header(&head, "stripe-signature").unwrap_or_default();
-                let _ = tx.send(Delivery { signature, body });
+                let _ = tx.send(Delivery {
+                    signature,
+                    body,
+                    status,
+                });
             });
         }
     });
-    (url, rx)
+    (
+        url,
+        Inbox {
+            rx,
+            history: Vec::new(),
+        },
+    )
 }
 
 fn header(head: &str, name: &str) -> Option<String> {
@@ -97,22 +153,6 @@ fn header(head: &str, name: &str) -> Option<String> {
             .eq_ignore_ascii_case(name)
             .then(|| v.trim().to_string())
     })
-}
-
-/// Waits for the delivery of `event_type` (other deliveries are skipped); bounded so a missing
-/// delivery fails the test instead of hanging it.
-async fn next_of_type(rx: &mut mpsc::UnboundedReceiver<Delivery>, event_type: &str) -> Delivery {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let got = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no {event_type} delivery within 20 s"))
-            .expect("receiver open");
-        let v: serde_json::Value = serde_json::from_str(&got.body).expect("delivery body is JSON");
-        if v["type"] == event_type {
-            return got;
-        }
-    }
 }
 
 fn sign(secret: &str, t: i64, payload: &str) -> String {
@@ -282,8 +322,8 @@ fn webhook_endpoints_receive_signed_deliveries_and_retries() {
     run(|| async {
         let ctx = Ctx::start("hooks").await;
         // The connect endpoint refuses its first delivery so the emulator has to retry.
-        let (connect_url, mut connect_rx) = receiver(vec![500]).await;
-        let (platform_url, mut platform_rx) = receiver(vec![]).await;
+        let (connect_url, mut connect_inbox) = receiver(vec![500]).await;
+        let (platform_url, mut platform_inbox) = receiver(vec![]).await;
 
         let connect_ep = typed(
             CreateWebhookEndpoint::new(
@@ -324,7 +364,7 @@ fn webhook_endpoints_receive_signed_deliveries_and_retries() {
         let acct = ctx.onboarded_account().await;
         let pi = charge_on(&ctx, &acct, "pm_card_visa", "hook-order-1").await;
 
-        let first = next_of_type(&mut connect_rx, "payment_intent.succeeded").await;
+        let first = connect_inbox.of_type("payment_intent.succeeded").await;
         let event = Webhook::construct_event(&first.body, &first.signature, &connect_secret)
             .expect("connect delivery verifies with the endpoint secret");
         assert_eq!(event.account.as_deref(), Some(acct.as_str()));
@@ -335,7 +375,7 @@ fn webhook_endpoints_receive_signed_deliveries_and_retries() {
         assert!(Webhook::construct_event(&first.body, &first.signature, &platform_secret).is_err());
 
         // The application fee lands on the platform, which has its own endpoint.
-        let fee = next_of_type(&mut platform_rx, "application_fee.created").await;
+        let fee = platform_inbox.of_type("application_fee.created").await;
         let fee_event = Webhook::construct_event(&fee.body, &fee.signature, &platform_secret)
             .expect("platform delivery verifies");
         assert!(fee_event.account.is_none());
@@ -344,32 +384,22 @@ fn webhook_endpoints_receive_signed_deliveries_and_retries() {
             EventObject::ApplicationFeeCreated(_)
         ));
 
-        // Some delivery to the connect endpoint got a 500; it is retried with the same event id.
-        let mut seen = std::collections::HashMap::<String, usize>::new();
-        let mut rejected_retried = false;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        let first_id = serde_json::from_str::<serde_json::Value>(&first.body).expect("json")["id"]
-            .as_str()
-            .map(str::to_string);
-        *seen.entry(first_id.unwrap_or_default()).or_default() += 1;
-        while !rejected_retried {
-            let Ok(Some(d)) = tokio::time::timeout_at(deadline, connect_rx.recv()).await else {
-                break;
-            };
+        // The first delivery to the connect endpoint got a 500; it is retried with the same
+        // event id, and every delivery verifies.
+        connect_inbox
+            .until("a retry of the rejected delivery", |h| {
+                h.first().is_some_and(|rejected| {
+                    h.iter()
+                        .skip(1)
+                        .any(|d| d.json()["id"] == rejected.json()["id"])
+                })
+            })
+            .await;
+        assert_eq!(connect_inbox.history[0].status, 500);
+        for d in &connect_inbox.history {
             Webhook::construct_event(&d.body, &d.signature, &connect_secret)
                 .expect("every delivery verifies");
-            let id = serde_json::from_str::<serde_json::Value>(&d.body).expect("json")["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let n = seen.entry(id).or_default();
-            *n += 1;
-            rejected_retried = *n >= 2;
         }
-        assert!(
-            rejected_retried,
-            "the delivery answered with 500 was retried: {seen:?}"
-        );
         ctx.stop().await;
     });
 }
