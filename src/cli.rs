@@ -66,7 +66,7 @@ pub async fn create_admin(settings: &Settings, email: &str) -> Result<String, Cl
         .map_err(|e| CliError::Invalid(format!("password: {e}")))?;
     std::fs::create_dir_all(&settings.data_dir)?;
     let db = db::connect(&settings.database_url).await?;
-    let user = accounts::register(&db, &email, &password, Role::Admin).await?;
+    let user = accounts::register(&db, &settings.base_url, &email, &password, Role::Admin).await?;
     db.close().await;
     Ok(format!("created admin {} ({})", user.email, user.id))
 }

@@ -14,7 +14,9 @@ use crate::auth::session::{self, SessionKeyError};
 use crate::config::Settings;
 use crate::db::{self, Db, DbError};
 use crate::domain::PlatformFee;
+use crate::email::{MailError, Mailer};
 use crate::error::AppError;
+use crate::jobs::Worker;
 use crate::stripe::{GatewayConfig, GatewayError, StripeGateway};
 use crate::web::middleware;
 
@@ -41,6 +43,8 @@ pub enum StartupError {
     Db(#[from] DbError),
     #[error(transparent)]
     SessionKey(#[from] SessionKeyError),
+    #[error("cannot set up mail: {0}")]
+    Mail(#[from] MailError),
     #[error("cannot set up Stripe: {0}")]
     Stripe(#[from] GatewayError),
     #[error("cannot listen on {addr}: {source}")]
@@ -65,6 +69,7 @@ impl Application {
         })?;
         let db = db::connect(&settings.database_url).await?;
         let key = session::load_or_create_key(&settings)?;
+        let mailer = Arc::new(Mailer::from_settings(&settings)?);
         let stripe = StripeGateway::connect(&GatewayConfig {
             secret_key: settings.stripe.secret_key.clone(),
             api_base: Some(settings.stripe.api_base.clone()),
@@ -122,6 +127,7 @@ impl Application {
         .run();
 
         spawn_housekeeping(db.clone());
+        Worker::new(db.clone(), mailer).spawn();
         Ok(Application {
             port,
             db,

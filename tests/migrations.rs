@@ -56,16 +56,18 @@ async fn emails_are_unique_regardless_of_case_in_the_database() {
     let pool = db::connect(&test_db.url).await.unwrap();
     let a = Email::parse("Case@Example.com").unwrap();
     let b = Email::parse("case@EXAMPLE.COM").unwrap();
-    let first = db::users::insert(&pool, &a, "hash", Role::Buyer, 1)
+    let mut conn = pool.acquire().await.unwrap();
+    let first = db::users::insert(&mut conn, &a, "hash", Role::Buyer, 1)
         .await
         .unwrap();
     assert!(first.is_some());
-    let second = db::users::insert(&pool, &b, "hash", Role::Seller, 2)
+    let second = db::users::insert(&mut conn, &b, "hash", Role::Seller, 2)
         .await
         .unwrap();
     assert!(
         second.is_none(),
         "the second insert is refused by the UNIQUE constraint"
     );
+    drop(conn);
     pool.close().await;
 }

@@ -80,6 +80,11 @@ async fn landing_page_explains_the_marketplace() {
         "default platform fee from config"
     );
     assert!(html.contains(r#"href="/signup?role=seller""#));
+    // Tests run without a Stripe key, so payments go to the embedded emulator.
+    assert!(
+        html.contains("Test mode — simulated Stripe"),
+        "banner says payments are simulated"
+    );
 }
 
 #[tokio::test]

@@ -105,7 +105,7 @@ async fn signup(
     };
 
     if let (Some(email), Some(password), Some(role)) = (&email, &password, role) {
-        match accounts::register(&state.db, email, password, role).await {
+        match accounts::register(&state.db, &state.settings.base_url, email, password, role).await {
             Ok(user) => {
                 let session = req.get_session();
                 session::log_in(&session, &user.id)?;
@@ -122,7 +122,7 @@ async fn signup(
                 "We could not create an account with this email. If it is yours, log in instead.",
             ),
             Err(RegisterError::Db(e)) => return Err(e.into()),
-            Err(RegisterError::Hash(e)) => return Err(AppError::Internal(e.to_string())),
+            Err(e) => return Err(AppError::Internal(e.to_string())),
         }
     }
 

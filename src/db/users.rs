@@ -1,8 +1,8 @@
 //! Accounts. Emails are stored normalised (lower case), so the UNIQUE
 //! constraint is case-insensitive on both databases.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::{Db, DbError};
 use crate::domain::{Email, Role, UserId};
@@ -40,9 +40,10 @@ fn user_from_row(row: &AnyRow) -> Result<User, DbError> {
     })
 }
 
-/// Inserts a user; `Ok(None)` when the email is already taken.
+/// Inserts a user; `Ok(None)` when the email is already taken. Takes a
+/// connection so sign-up can queue its welcome mail in the same transaction.
 pub async fn insert(
-    db: &Db,
+    conn: &mut AnyConnection,
     email: &Email,
     password_hash: &str,
     role: Role,
@@ -60,7 +61,7 @@ pub async fn insert(
     .bind(password_hash)
     .bind(role.as_str())
     .bind(now)
-    .fetch_optional(db)
+    .fetch_optional(conn)
     .await?;
     row.as_ref().map(user_from_row).transpose()
 }

@@ -246,6 +246,7 @@ impl TestApp {
             Role::Admin => {
                 accounts::register(
                     &self.db,
+                    &self.settings.base_url,
                     &Email::parse(&email).expect("valid email"),
                     &Password::parse(PASSWORD.into()).expect("valid password"),
                     Role::Admin,
