@@ -44,6 +44,23 @@ fn a_bad_config_value_is_one_clear_line_and_exit_code_2() {
 }
 
 #[test]
+fn env_example_is_a_valid_configuration() {
+    // Copied to .env as the README suggests, it must parse and validate; the
+    // unknown command then stops the binary before it starts serving.
+    let mut cmd = marketplace();
+    let dir = cmd.get_current_dir().unwrap().to_path_buf();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example"),
+        dir.join(".env"),
+    )
+    .unwrap();
+    let out = cmd.arg("no-such-command").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("configuration error"), "{stderr}");
+    assert!(stderr.contains("usage: marketplace"), "{stderr}");
+}
+
+#[test]
 fn unknown_commands_are_usage_errors() {
     let out = marketplace().arg("launch-rockets").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
