@@ -156,7 +156,13 @@ impl Snapshotter {
     }
 }
 
+/// Encoding holds the store lock, so with a large store the writer backs off: at most about
+/// 1/`MAX_LOCK_SHARE` of the time is spent encoding, keeping request latency flat.
+const MAX_LOCK_SHARE: u32 = 50;
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
 fn run(shared: &Shared, path: &Path, debounce: Duration, encode: &Encoder) {
+    let mut wait = debounce;
     loop {
         let stopping = {
             let mut flags = shared.flags.lock();
@@ -165,12 +171,17 @@ fn run(shared: &Shared, path: &Path, debounce: Duration, encode: &Encoder) {
             }
             if !flags.stopping {
                 // Let a burst of changes settle; a stop request cuts the wait short.
-                shared.wake.wait_for(&mut flags, debounce);
+                shared.wake.wait_for(&mut flags, wait);
             }
             flags.dirty = false;
             flags.stopping
         };
-        match encode().and_then(|bytes| write_atomic(path, &bytes)) {
+        let started = std::time::Instant::now();
+        let encoded = encode();
+        wait = debounce
+            .max(started.elapsed() * MAX_LOCK_SHARE)
+            .min(MAX_WAIT);
+        match encoded.and_then(|bytes| write_atomic(path, &bytes)) {
             Ok(()) => {}
             Err(e) => tracing::error!(error = %e, "stripe-sim snapshot failed"),
         }

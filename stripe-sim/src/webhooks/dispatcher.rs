@@ -103,6 +103,10 @@ impl Dispatcher {
         let _ = self.tx.send(delivery);
     }
 
+    pub fn is_shut_down(&self) -> bool {
+        self.shutdown.lock().is_none()
+    }
+
     /// Stops delivering; attempts in flight or waiting for a retry are abandoned.
     pub fn shutdown(&self) {
         if let Some(stop) = self.shutdown.lock().take() {

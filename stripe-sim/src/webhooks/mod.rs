@@ -167,7 +167,25 @@ pub fn attach(sim: &crate::server::SharedSim) -> std::io::Result<()> {
     )?;
     // A second attach (not done by `start`) keeps the first worker.
     let _ = sim.dispatcher.set(dispatcher);
+    tokio::spawn(forward_background_events(Arc::downgrade(sim)));
     Ok(())
+}
+
+/// Events recorded outside a request (clock-driven work) are announced on `events_notify`;
+/// the periodic wake-up also covers any that were not. Ends soon after the emulator stops.
+async fn forward_background_events(weak: std::sync::Weak<crate::server::Sim>) {
+    loop {
+        let Some(sim) = weak.upgrade() else { return };
+        if sim.dispatcher.get().is_none_or(Dispatcher::is_shut_down) {
+            return;
+        }
+        tokio::select! {
+            _ = sim.events_notify.notified() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+        let mut st = sim.state.lock();
+        dispatch_pending(&sim, &mut st);
+    }
 }
 
 /// Hands the events recorded by a request to the delivery worker. Runs with the store locked,
