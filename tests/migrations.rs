@@ -71,3 +71,21 @@ async fn emails_are_unique_regardless_of_case_in_the_database() {
     drop(conn);
     pool.close().await;
 }
+
+#[tokio::test]
+async fn numbered_placeholders_bind_by_number_on_every_backend() {
+    // The db layer writes `$N` everywhere; SQLite must map `$2` to the second
+    // bound value, not to the first placeholder it meets.
+    let test_db = TestDb::new();
+    let pool = db::connect(&test_db.url).await.unwrap();
+    let row = sqlx::query("SELECT $2 AS second, $1 AS first, $2 AS again")
+        .bind(1_i64)
+        .bind(2_i64)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<i64, _>("second").unwrap(), 2);
+    assert_eq!(row.try_get::<i64, _>("first").unwrap(), 1);
+    assert_eq!(row.try_get::<i64, _>("again").unwrap(), 2);
+    pool.close().await;
+}
