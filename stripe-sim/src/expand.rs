@@ -36,9 +36,10 @@ fn expand_path(st: &State, reader: &str, value: &mut Value, path: &[&str], depth
     };
     if let Value::String(id) = field
         && let Some(obj) = st.get(id)
-            && visible(st, reader, &obj.owner) {
-                *field = obj.json.clone();
-            }
+        && visible(st, reader, &obj.owner)
+    {
+        *field = obj.json.clone();
+    }
     if !rest.is_empty() {
         expand_path(st, reader, field, rest, depth + 1);
     }

@@ -121,16 +121,18 @@ fn insert_child(
             .with_code("parameter_invalid_hash")
             .with_param(full_key.to_string()));
     }
-    if parts.len() == 1 && !parts[0].is_empty()
-        && let Value::Object(map) = node {
-            if map.get(&parts[0]).is_some_and(|v| !v.is_string()) {
-                return Err(ApiError::invalid(format!("Invalid hash: {full_key}"))
-                    .with_code("parameter_invalid_hash")
-                    .with_param(full_key.to_string()));
-            }
-            map.insert(parts[0].clone(), Value::String(value));
-            return Ok(());
+    if parts.len() == 1
+        && !parts[0].is_empty()
+        && let Value::Object(map) = node
+    {
+        if map.get(&parts[0]).is_some_and(|v| !v.is_string()) {
+            return Err(ApiError::invalid(format!("Invalid hash: {full_key}"))
+                .with_code("parameter_invalid_hash")
+                .with_param(full_key.to_string()));
         }
+        map.insert(parts[0].clone(), Value::String(value));
+        return Ok(());
+    }
     insert(node, parts, value, full_key)
 }
 
@@ -155,6 +157,9 @@ fn normalise(v: Value) -> Value {
     }
 }
 
+/// Deepest nesting accepted (`a[b][c]…`); the decoder is recursive, so this also bounds its stack.
+const MAX_DEPTH: usize = 10;
+
 /// Decodes a form body or query string into a JSON object of strings, arrays and objects.
 pub fn parse(raw: &[u8]) -> ApiResult<Map<String, Value>> {
     if std::str::from_utf8(raw).is_err() {
@@ -168,9 +173,11 @@ pub fn parse(raw: &[u8]) -> ApiResult<Map<String, Value>> {
         if k.is_empty() && v.is_empty() {
             continue;
         }
-        let parts = split_key(&k).ok_or_else(|| {
-            ApiError::invalid(format!("Invalid parameter name: {k}")).with_param(k.to_string())
-        })?;
+        let parts = split_key(&k)
+            .filter(|parts| parts.len() <= MAX_DEPTH)
+            .ok_or_else(|| {
+                ApiError::invalid(format!("Invalid parameter name: {k}")).with_param(k.to_string())
+            })?;
         insert(&mut root, &parts, v.into_owned(), &k)?;
     }
     match normalise(root) {
@@ -434,6 +441,8 @@ mod tests {
         assert!(parse(b"a=%4").is_err());
         assert!(parse(b"a[b=1").is_err());
         assert!(parse(&[0x61, 0x3d, 0xff]).is_err());
+        let deep = format!("a{}=1", "[b]".repeat(100_000));
+        assert!(parse(deep.as_bytes()).is_err());
     }
 
     #[test]

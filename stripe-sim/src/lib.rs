@@ -6,6 +6,8 @@
 // ApiError carries the whole Stripe error body; it is built once per failed request, so its
 // size on the Err path does not matter.
 #![allow(clippy::result_large_err)]
+// Stripe objects are large `json!` literals.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod auth;
@@ -68,6 +70,7 @@ pub struct RunningSim {
     pub base_url: String,
     handle: actix_web::dev::ServerHandle,
     join: tokio::task::JoinHandle<std::io::Result<()>>,
+    ticker: tokio::task::JoinHandle<()>,
     sim: SharedSim,
 }
 
@@ -76,6 +79,7 @@ impl RunningSim {
     pub async fn stop(self) {
         self.handle.stop(true).await;
         let _ = self.join.await;
+        self.ticker.abort();
         crate::webhooks::detach(&self.sim);
         let sim = self.sim.clone();
         let _ = tokio::task::spawn_blocking(move || crate::persistence::stop(&sim)).await;
@@ -152,10 +156,12 @@ pub async fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<
     .run();
     let handle = server.handle();
     let join = tokio::spawn(server);
+    let ticker = tokio::spawn(server::ticker(sim.clone()));
     Ok(RunningSim {
         base_url,
         handle,
         join,
+        ticker,
         sim,
     })
 }

@@ -17,21 +17,25 @@ fn created_matches(p: &Params, created: i64) -> ApiResult<bool> {
     if let Some(range) = p.obj("created")? {
         range.known(&["gt", "gte", "lt", "lte"])?;
         if let Some(v) = range.i64("gt")?
-            && created <= v {
-                return Ok(false);
-            }
+            && created <= v
+        {
+            return Ok(false);
+        }
         if let Some(v) = range.i64("gte")?
-            && created < v {
-                return Ok(false);
-            }
+            && created < v
+        {
+            return Ok(false);
+        }
         if let Some(v) = range.i64("lt")?
-            && created >= v {
-                return Ok(false);
-            }
+            && created >= v
+        {
+            return Ok(false);
+        }
         if let Some(v) = range.i64("lte")?
-            && created > v {
-                return Ok(false);
-            }
+            && created > v
+        {
+            return Ok(false);
+        }
     }
     Ok(true)
 }
@@ -60,9 +64,11 @@ pub fn list_objects(
     let mut items: Vec<&Obj> = Vec::new();
     for id in ctx.st.ids_of(owner, kind) {
         if let Some(o) = ctx.st.get(id)
-            && filter(o) && created_matches(p, o.created)? {
-                items.push(o);
-            }
+            && filter(o)
+            && created_matches(p, o.created)?
+        {
+            items.push(o);
+        }
     }
     // Newest first; `seq` orders objects created within the same second.
     items.sort_by_key(|o| std::cmp::Reverse((o.created, o.seq)));

@@ -189,6 +189,7 @@ async fn handle(
     // Phase 2: execute with the store locked.
     let outcome = {
         let mut st = sim.state.lock();
+        crate::resources::refunds::process_due_failures(&mut st);
         let now = st.now();
         let p = Params::new(params);
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -252,4 +253,30 @@ async fn handle(
         out
     };
     Ok(outcome)
+}
+
+/// After a change made outside an API request (hosted pages, the ticker): hand new events to
+/// the webhook dispatcher and schedule a snapshot, as the dispatcher does after each request.
+pub fn after_change(sim: &Sim, st: &mut State) {
+    crate::webhooks::dispatch_pending(sim, st);
+    crate::persistence::mark_dirty(sim);
+    if !st.pending_events.is_empty() {
+        sim.events_notify.notify_one();
+    }
+}
+
+/// Background work that is due by the clock rather than by a request (refund failures of the
+/// refund-fail card). Runs until the emulator stops.
+pub async fn ticker(sim: SharedSim) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        interval.tick().await;
+        let mut st = sim.state.lock();
+        if st.due_refund_failures.is_empty() {
+            continue;
+        }
+        if crate::resources::refunds::process_due_failures(&mut st) > 0 {
+            after_change(&sim, &mut st);
+        }
+    }
 }

@@ -44,6 +44,8 @@ pub struct State {
     pub clock_offset: i64,
     /// Event ids recorded but not yet handed to the webhook dispatcher.
     pub pending_events: VecDeque<String>,
+    /// Refunds of the refund-fail test card that will fail: (account, refund id, due at).
+    pub due_refund_failures: Vec<(String, String, i64)>,
     /// Fault-injection rules (test helpers); deliberately not persisted.
     #[serde(skip)]
     pub faults: crate::faults::FaultRules,

@@ -148,6 +148,35 @@ fn set_onboarded(json: &mut Value, now: i64) {
     json["payouts_enabled"] = json!(true);
     json["details_submitted"] = json!(true);
     json["requirements"] = requirements(&[], None);
+    // Onboarding collects a payout bank account (Stripe's test account 000123456789).
+    let has_bank = json["external_accounts"]["data"]
+        .as_array()
+        .is_some_and(|d| !d.is_empty());
+    if !has_bank {
+        let acct = json["id"].clone();
+        let currency = json["default_currency"].clone();
+        json["external_accounts"]["data"] = json!([{
+            "id": ids::new_id("ba"),
+            "object": "bank_account",
+            "account": acct,
+            "account_holder_name": null,
+            "account_holder_type": "individual",
+            "account_type": null,
+            "available_payout_methods": ["standard"],
+            "bank_name": "STRIPE TEST BANK",
+            "country": json["country"],
+            "currency": currency,
+            "default_for_currency": true,
+            "fingerprint": ids::secret(16),
+            "future_requirements": null,
+            "last4": "6789",
+            "metadata": {},
+            "requirements": null,
+            "routing_number": "110000000",
+            "status": "new",
+        }]);
+        json["external_accounts"]["total_count"] = json!(1);
+    }
     if json["business_type"].is_null() {
         json["business_type"] = json!("individual");
     }
@@ -331,9 +360,10 @@ fn create(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
 /// The platform itself or one of its connected accounts.
 fn find_account(ctx: &Ctx, id: &str) -> ApiResult<Value> {
     if (id == ctx.platform || id == ctx.account)
-        && let Some(o) = ctx.st.get(id) {
-            return Ok(o.json.clone());
-        }
+        && let Some(o) = ctx.st.get(id)
+    {
+        return Ok(o.json.clone());
+    }
     if ctx.is_connected() {
         // A connected account can only see itself.
         return Err(ApiError::no_such("account", id, "account"));

@@ -169,13 +169,14 @@ fn create(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
         crate::resources::payment_methods::attach(ctx, &pm, &id, "payment_method")?;
     }
     if let Some(inv) = p.obj("invoice_settings")?
-        && inv.has("default_payment_method") {
-            let mut only_default = Params::default();
-            only_default
-                .map
-                .insert("invoice_settings".into(), json!(inv.map));
-            return update_customer(ctx, &id, &only_default);
-        }
+        && inv.has("default_payment_method")
+    {
+        let mut only_default = Params::default();
+        only_default
+            .map
+            .insert("invoice_settings".into(), json!(inv.map));
+        return update_customer(ctx, &id, &only_default);
+    }
     Ok(ctx.get("customer", &id, "id")?.json.clone())
 }
 

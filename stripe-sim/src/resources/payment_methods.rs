@@ -461,9 +461,10 @@ fn detach_route(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     ctx.emit("payment_method.detached", &json, Some(prev));
     // A detached default payment method stops being the customer's default.
     if let Some(c) = ctx.st.find_mut(&ctx.account.clone(), "customer", &cus)
-        && c.json["invoice_settings"]["default_payment_method"] == id.as_str() {
-            c.json["invoice_settings"]["default_payment_method"] = Value::Null;
-        }
+        && c.json["invoice_settings"]["default_payment_method"] == id.as_str()
+    {
+        c.json["invoice_settings"]["default_payment_method"] = Value::Null;
+    }
     Ok(json)
 }
 

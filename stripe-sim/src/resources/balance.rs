@@ -1,0 +1,198 @@
+//! Balance and balance transactions. An account's balance is the sum of the `net` of its
+//! balance transactions, available once the emulator clock passes their `available_on`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::api::{Ctx, Route};
+use crate::error::ApiResult;
+use crate::form::Params;
+use crate::ids;
+use crate::list::{self, LIST_PARAMS};
+use crate::store::State;
+
+pub const TXN_KIND: &str = "balance_transaction";
+
+/// Card funds become available two days after the charge, as for a new US account.
+pub const PENDING_SECS: i64 = 2 * 24 * 3600;
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/v1/balance", retrieve),
+        Route::get("/v1/balance_transactions", list_txns),
+        Route::get("/v1/balance_transactions/{id}", retrieve_txn),
+    ]
+}
+
+/// Stripe's US card pricing: 2.9% + 30¢, the percentage rounded half up to the cent.
+pub fn stripe_fee(amount: i64) -> i64 {
+    (amount * 29 + 500) / 1000 + 30
+}
+
+/// One fee line of a balance transaction.
+pub struct FeeLine {
+    pub amount: i64,
+    /// `stripe_fee` or `application_fee`.
+    pub kind: &'static str,
+    pub application: Option<String>,
+    pub description: &'static str,
+}
+
+pub struct Txn {
+    pub amount: i64,
+    pub currency: String,
+    pub fees: Vec<FeeLine>,
+    /// `type`: charge, payment, refund, application_fee, application_fee_refund, payment_failure_refund…
+    pub kind: &'static str,
+    pub reporting_category: &'static str,
+    pub source: String,
+    pub description: Option<String>,
+    pub available_on: i64,
+}
+
+/// Records a balance transaction on `account`; returns its id.
+pub fn record_txn(st: &mut State, account: &str, t: Txn) -> String {
+    let now = st.now();
+    let fee: i64 = t.fees.iter().map(|f| f.amount).sum();
+    let fee_details: Vec<Value> = t
+        .fees
+        .iter()
+        .map(|f| {
+            json!({
+                "amount": f.amount,
+                "application": f.application,
+                "currency": t.currency,
+                "description": f.description,
+                "type": f.kind,
+            })
+        })
+        .collect();
+    let id = ids::new_id("txn");
+    let json = json!({
+        "id": id,
+        "object": TXN_KIND,
+        "amount": t.amount,
+        "available_on": t.available_on,
+        "balance_type": "payments",
+        "created": now,
+        "currency": t.currency,
+        "description": t.description,
+        "exchange_rate": null,
+        "fee": fee,
+        "fee_details": fee_details,
+        "net": t.amount - fee,
+        "reporting_category": t.reporting_category,
+        "source": t.source,
+        "status": if t.available_on <= now { "available" } else { "pending" },
+        "type": t.kind,
+    });
+    st.insert(account, json, Map::new());
+    id
+}
+
+/// (available, pending) per currency at the emulator's current time.
+pub fn balances(st: &State, account: &str) -> BTreeMap<String, (i64, i64)> {
+    let now = st.now();
+    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for id in st.ids_of(account, TXN_KIND) {
+        let Some(t) = st.get(id) else { continue };
+        let currency = t.json["currency"].as_str().unwrap_or("usd").to_string();
+        let net = t.json["net"].as_i64().unwrap_or(0);
+        let slot = out.entry(currency).or_default();
+        if t.json["available_on"].as_i64().unwrap_or(0) <= now {
+            slot.0 += net;
+        } else {
+            slot.1 += net;
+        }
+    }
+    out
+}
+
+pub fn balance_json(st: &State, account: &str) -> Value {
+    let b = balances(st, account);
+    let mut available = Vec::new();
+    let mut pending = Vec::new();
+    for (currency, (a, p)) in &b {
+        available.push(json!({"amount": a, "currency": currency, "source_types": {"card": a}}));
+        pending.push(json!({"amount": p, "currency": currency, "source_types": {"card": p}}));
+    }
+    if available.is_empty() {
+        available.push(json!({"amount": 0, "currency": "usd", "source_types": {"card": 0}}));
+        pending.push(json!({"amount": 0, "currency": "usd", "source_types": {"card": 0}}));
+    }
+    json!({
+        "object": "balance",
+        "available": available,
+        "connect_reserved": [],
+        "livemode": false,
+        "pending": pending,
+    })
+}
+
+/// Keeps the stored `status` of a transaction in step with the clock before it is shown.
+fn refresh_status(st: &mut State, account: &str) {
+    let now = st.now();
+    let ids: Vec<String> = st.ids_of(account, TXN_KIND).to_vec();
+    for id in ids {
+        if let Some(o) = st.get_mut(&id)
+            && o.json["status"] == "pending"
+            && o.json["available_on"].as_i64().is_some_and(|a| a <= now)
+        {
+            o.json["status"] = json!("available");
+        }
+    }
+}
+
+fn retrieve(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
+    p.known(&[])?;
+    Ok(balance_json(ctx.st, &ctx.account))
+}
+
+fn retrieve_txn(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
+    p.known(&[])?;
+    let account = ctx.account.clone();
+    refresh_status(ctx.st, &account);
+    let id = ctx.path(0).to_string();
+    Ok(ctx.get(TXN_KIND, &id, "id")?.json.clone())
+}
+
+fn list_txns(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
+    let mut allowed = LIST_PARAMS.to_vec();
+    allowed.extend(["type", "source", "currency", "payout"]);
+    p.known(&allowed)?;
+    let account = ctx.account.clone();
+    refresh_status(ctx.st, &account);
+    let kind = p.str_nonempty("type")?;
+    let source = p.str_nonempty("source")?;
+    let currency = p.str_nonempty("currency")?.map(|c| c.to_lowercase());
+    list::list_objects(
+        ctx,
+        &account,
+        p,
+        TXN_KIND,
+        "/v1/balance_transactions",
+        |o| {
+            kind.as_ref().is_none_or(|k| o.json["type"] == k.as_str())
+                && source
+                    .as_ref()
+                    .is_none_or(|s| o.json["source"] == s.as_str())
+                && currency
+                    .as_ref()
+                    .is_none_or(|c| o.json["currency"] == c.as_str())
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fee_is_2_9_percent_plus_30() {
+        assert_eq!(stripe_fee(1000), 59);
+        assert_eq!(stripe_fee(1099), 62); // 31.871 → 32
+        assert_eq!(stripe_fee(50), 31); // 1.45 → 1
+        assert_eq!(stripe_fee(0), 30);
+    }
+}

@@ -1,0 +1,597 @@
+//! The money flows over raw HTTP: direct charges with fees, refunds, capture, declines, 3DS,
+//! hosted onboarding.
+
+mod http_common;
+use http_common::*;
+use serde_json::Value;
+
+/// Platform customer with a saved card, cloned onto `acct`; returns (platform cus, connected pm).
+async fn card_on(api: &Api, acct: &str, token: &str) -> (String, String) {
+    let cus = api
+        .post("/v1/customers", &[("email", "buyer@example.com")])
+        .await
+        .id();
+    let pm = api
+        .post(
+            "/v1/payment_methods/pm_card_visa/attach",
+            &[("customer", &cus)],
+        )
+        .await;
+    let pm = if token == "pm_card_visa" {
+        pm
+    } else {
+        api.post(
+            &format!("/v1/payment_methods/{token}/attach"),
+            &[("customer", &cus)],
+        )
+        .await
+    };
+    assert_eq!(pm.status, 200, "{}", pm.body);
+    assert_eq!(pm.body["customer"], cus.as_str());
+    let clone = api
+        .post_as(
+            acct,
+            "/v1/payment_methods",
+            &[("customer", &cus), ("payment_method", &pm.id())],
+        )
+        .await;
+    assert_eq!(clone.status, 200, "{}", clone.body);
+    assert_ne!(clone.id(), pm.id());
+    assert_eq!(clone.body["customer"], Value::Null);
+    assert_eq!(clone.body["card"]["last4"], pm.body["card"]["last4"]);
+    // The clone lives on the connected account only.
+    assert_eq!(
+        api.get(&format!("/v1/payment_methods/{}", clone.id()), &[])
+            .await
+            .status,
+        404
+    );
+    (cus, clone.id())
+}
+
+#[tokio::test]
+async fn direct_charge_fee_and_proportional_fee_refunds() {
+    let api = start().await;
+    let acct = api.onboarded_account().await;
+    let (_cus, pm) = card_on(&api, &acct, "pm_card_visa").await;
+    let pi = api
+        .post_as(
+            &acct,
+            "/v1/payment_intents",
+            &[
+                ("amount", "1000"),
+                ("currency", "usd"),
+                ("payment_method", &pm),
+                ("allowed_payment_method_types[0]", "card"),
+                ("application_fee_amount", "123"),
+                ("confirm", "true"),
+                ("expand[]", "latest_charge"),
+            ],
+        )
+        .await;
+    assert_eq!(pi.status, 200, "{}", pi.body);
+    assert_eq!(pi.body["status"], "succeeded");
+    assert_eq!(pi.body["payment_method_types"], serde_json::json!(["card"]));
+    assert_eq!(pi.body["amount_received"], 1000);
+    let charge = &pi.body["latest_charge"];
+    assert_eq!(charge["object"], "charge");
+    assert_eq!(charge["captured"], true);
+    let fee_id = charge["application_fee"].as_str().unwrap().to_string();
+    let charge_id = charge["id"].as_str().unwrap().to_string();
+
+    // The fee is on the platform, pointing at the connected account and charge.
+    let fee = api
+        .get(&format!("/v1/application_fees/{fee_id}"), &[])
+        .await;
+    assert_eq!(fee.status, 200, "{}", fee.body);
+    assert_eq!(fee.body["account"], acct.as_str());
+    assert_eq!(fee.body["charge"], charge_id.as_str());
+    assert_eq!(fee.body["amount"], 123);
+    assert_eq!(fee.body["refunds"]["object"], "list");
+    assert_eq!(
+        api.get_as(&acct, &format!("/v1/application_fees/{fee_id}"), &[])
+            .await
+            .status,
+        404
+    );
+
+    // The connected account's balance transaction carries both fees.
+    let txn = api
+        .get_as(
+            &acct,
+            &format!(
+                "/v1/balance_transactions/{}",
+                charge["balance_transaction"].as_str().unwrap()
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(txn.body["fee"], 59 + 123);
+    assert_eq!(txn.body["net"], 1000 - 59 - 123);
+    let bal = api.get_as(&acct, "/v1/balance", &[]).await;
+    assert_eq!(bal.body["pending"][0]["amount"], 1000 - 59 - 123);
+
+    // Partial refunds with the fee refunded in proportion (rounded half up, cumulative).
+    let r1 = api
+        .post_as(
+            &acct,
+            "/v1/refunds",
+            &[
+                ("payment_intent", pi.id().as_str()),
+                ("amount", "333"),
+                ("refund_application_fee", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(r1.status, 200, "{}", r1.body);
+    assert_eq!(r1.body["status"], "succeeded");
+    let fee = api
+        .get(&format!("/v1/application_fees/{fee_id}"), &[])
+        .await;
+    assert_eq!(fee.body["amount_refunded"], 41);
+    assert_eq!(fee.body["refunds"]["data"][0]["amount"], 41);
+    let r2 = api
+        .post_as(
+            &acct,
+            "/v1/refunds",
+            &[
+                ("charge", charge_id.as_str()),
+                ("amount", "333"),
+                ("refund_application_fee", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(r2.status, 200);
+    assert_eq!(
+        api.get(&format!("/v1/application_fees/{fee_id}"), &[])
+            .await
+            .body["amount_refunded"],
+        82
+    );
+    // Over-refund rejected.
+    let over = api
+        .post_as(
+            &acct,
+            "/v1/refunds",
+            &[("charge", charge_id.as_str()), ("amount", "335")],
+        )
+        .await;
+    assert_eq!(over.status, 400);
+    assert_eq!(over.body["error"]["code"], "amount_too_large");
+    assert_eq!(over.body["error"]["param"], "amount");
+    // The rest refunds the whole fee.
+    let r3 = api
+        .post_as(
+            &acct,
+            "/v1/refunds",
+            &[
+                ("charge", charge_id.as_str()),
+                ("refund_application_fee", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(r3.body["amount"], 334);
+    let fee = api
+        .get(&format!("/v1/application_fees/{fee_id}"), &[])
+        .await;
+    assert_eq!(fee.body["amount_refunded"], 123);
+    assert_eq!(fee.body["refunded"], true);
+    let fee_refunds = api
+        .get(&format!("/v1/application_fees/{fee_id}/refunds"), &[])
+        .await;
+    assert_eq!(fee_refunds.body["data"].as_array().unwrap().len(), 3);
+    let again = api
+        .post_as(&acct, "/v1/refunds", &[("charge", charge_id.as_str())])
+        .await;
+    assert_eq!(again.status, 400);
+    assert_eq!(again.body["error"]["code"], "charge_already_refunded");
+    let ch = api
+        .get_as(&acct, &format!("/v1/charges/{charge_id}"), &[])
+        .await;
+    assert_eq!(ch.body["amount_refunded"], 1000);
+    assert_eq!(ch.body["refunded"], true);
+    let refunds = api
+        .get_as(&acct, "/v1/refunds", &[("charge", charge_id.as_str())])
+        .await;
+    assert_eq!(refunds.body["data"].as_array().unwrap().len(), 3);
+
+    // Events were recorded on the right accounts.
+    api.sim.stop().await;
+}
+
+#[tokio::test]
+async fn fee_needs_a_connected_account_and_charges_need_onboarding() {
+    let api = start().await;
+    let r = api
+        .post(
+            "/v1/payment_intents",
+            &[
+                ("amount", "1000"),
+                ("currency", "usd"),
+                ("application_fee_amount", "10"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"]["param"], "application_fee_amount");
+    let acct = api.post("/v1/accounts", &[("type", "express")]).await;
+    assert_eq!(acct.body["charges_enabled"], false);
+    let acct = acct.id();
+    let pi = api
+        .post_as(
+            &acct,
+            "/v1/payment_intents",
+            &[
+                ("amount", "1000"),
+                ("currency", "usd"),
+                ("payment_method", "pm_card_visa"),
+                ("confirm", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(pi.status, 400);
+    assert_eq!(pi.body["error"]["type"], "invalid_request_error");
+    let small = api
+        .post(
+            "/v1/payment_intents",
+            &[("amount", "10"), ("currency", "usd")],
+        )
+        .await;
+    assert_eq!(small.body["error"]["code"], "amount_too_small");
+    api.sim.stop().await;
+}
+
+#[tokio::test]
+async fn declines_are_402_and_recorded() {
+    let api = start().await;
+    for (token, decline) in [
+        ("pm_card_chargeDeclined", "generic_decline"),
+        (
+            "pm_card_chargeDeclinedInsufficientFunds",
+            "insufficient_funds",
+        ),
+    ] {
+        let r = api
+            .post(
+                "/v1/payment_intents",
+                &[
+                    ("amount", "2000"),
+                    ("currency", "usd"),
+                    ("payment_method", token),
+                    ("confirm", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 402, "{}", r.body);
+        let e = &r.body["error"];
+        assert_eq!(e["type"], "card_error");
+        assert_eq!(e["code"], "card_declined");
+        assert_eq!(e["decline_code"], decline);
+        let pi_id = e["payment_intent"]["id"].as_str().unwrap();
+        let pi = api.get(&format!("/v1/payment_intents/{pi_id}"), &[]).await;
+        assert_eq!(pi.body["status"], "requires_payment_method");
+        assert_eq!(pi.body["last_payment_error"]["decline_code"], decline);
+        let ch = api
+            .get(
+                &format!("/v1/charges/{}", e["charge"].as_str().unwrap()),
+                &[],
+            )
+            .await;
+        assert_eq!(ch.body["status"], "failed");
+        assert_eq!(ch.body["paid"], false);
+    }
+    let card = api
+        .post(
+            "/v1/payment_methods",
+            &[
+                ("type", "card"),
+                ("card[number]", "4000000000000069"),
+                ("card[exp_month]", "12"),
+                ("card[exp_year]", "2040"),
+                ("card[cvc]", "123"),
+            ],
+        )
+        .await;
+    assert_eq!(card.status, 200, "{}", card.body);
+    let r = api
+        .post(
+            "/v1/payment_intents",
+            &[
+                ("amount", "2000"),
+                ("currency", "usd"),
+                ("payment_method", card.id().as_str()),
+                ("confirm", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(r.body["error"]["code"], "expired_card");
+    let bad = api
+        .post(
+            "/v1/payment_methods",
+            &[
+                ("type", "card"),
+                ("card[number]", "4242424242424241"),
+                ("card[exp_month]", "12"),
+                ("card[exp_year]", "2040"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 402);
+    assert_eq!(bad.body["error"]["code"], "incorrect_number");
+    api.sim.stop().await;
+}
+
+#[tokio::test]
+async fn manual_capture_partial() {
+    let api = start().await;
+    let acct = api.onboarded_account().await;
+    let pi = api
+        .post_as(
+            &acct,
+            "/v1/payment_intents",
+            &[
+                ("amount", "5000"),
+                ("currency", "usd"),
+                ("payment_method", "pm_card_visa"),
+                ("capture_method", "manual"),
+                ("application_fee_amount", "500"),
+                ("confirm", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(pi.body["status"], "requires_capture", "{}", pi.body);
+    assert_eq!(pi.body["amount_capturable"], 5000);
+    let id = pi.id();
+    let too_much = api
+        .post_as(
+            &acct,
+            &format!("/v1/payment_intents/{id}/capture"),
+            &[("amount_to_capture", "6000")],
+        )
+        .await;
+    assert_eq!(too_much.status, 400);
+    assert_eq!(too_much.body["error"]["param"], "amount_to_capture");
+    let cap = api
+        .post_as(
+            &acct,
+            &format!("/v1/payment_intents/{id}/capture"),
+            &[
+                ("amount_to_capture", "4000"),
+                ("expand[]", "latest_charge.application_fee"),
+            ],
+        )
+        .await;
+    assert_eq!(cap.status, 200, "{}", cap.body);
+    assert_eq!(cap.body["status"], "succeeded");
+    assert_eq!(cap.body["amount_received"], 4000);
+    let ch = &cap.body["latest_charge"];
+    assert_eq!(ch["amount_captured"], 4000);
+    assert_eq!(ch["application_fee"]["amount"], 500);
+    // Only the captured amount can be refunded.
+    let over = api
+        .post_as(
+            &acct,
+            "/v1/refunds",
+            &[("payment_intent", id.as_str()), ("amount", "4001")],
+        )
+        .await;
+    assert_eq!(over.body["error"]["code"], "amount_too_large");
+    let full = api
+        .post_as(
+            &acct,
+            "/v1/refunds",
+            &[
+                ("payment_intent", id.as_str()),
+                ("refund_application_fee", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(full.body["amount"], 4000);
+    let again = api
+        .post_as(&acct, &format!("/v1/payment_intents/{id}/capture"), &[])
+        .await;
+    assert_eq!(
+        again.body["error"]["code"],
+        "payment_intent_unexpected_state"
+    );
+
+    let pi2 = api
+        .post(
+            "/v1/payment_intents",
+            &[
+                ("amount", "700"),
+                ("currency", "usd"),
+                ("payment_method", "pm_card_visa"),
+                ("capture_method", "manual"),
+                ("confirm", "true"),
+            ],
+        )
+        .await;
+    let c = api
+        .post(
+            &format!("/v1/payment_intents/{}/cancel", pi2.id()),
+            &[("cancellation_reason", "requested_by_customer")],
+        )
+        .await;
+    assert_eq!(c.body["status"], "canceled");
+    assert_eq!(c.body["cancellation_reason"], "requested_by_customer");
+    api.sim.stop().await;
+}
+
+#[tokio::test]
+async fn three_d_secure_page_flow() {
+    let api = start().await;
+    for (choice, want) in [
+        ("approve", "succeeded"),
+        ("fail", "requires_payment_method"),
+    ] {
+        let pi = api
+            .post(
+                "/v1/payment_intents",
+                &[
+                    ("amount", "1500"),
+                    ("currency", "usd"),
+                    ("payment_method", "pm_card_authenticationRequired"),
+                    ("confirm", "true"),
+                    ("return_url", "https://shop.example/return"),
+                ],
+            )
+            .await;
+        assert_eq!(pi.body["status"], "requires_action", "{}", pi.body);
+        assert_eq!(pi.body["next_action"]["type"], "redirect_to_url");
+        let url = pi.body["next_action"]["redirect_to_url"]["url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let page = api.http.get(&url).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains("Complete authentication")
+        );
+        let r = api
+            .http
+            .post(&url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("result={choice}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            loc.starts_with("https://shop.example/return?payment_intent="),
+            "{loc}"
+        );
+        let after = api
+            .get(&format!("/v1/payment_intents/{}", pi.id()), &[])
+            .await;
+        assert_eq!(after.body["status"], want);
+        // The challenge cannot be answered twice.
+        assert_eq!(api.http.get(&url).send().await.unwrap().status(), 404);
+    }
+    // Off-session, the card cannot be authenticated.
+    let cus = api.post("/v1/customers", &[]).await.id();
+    let pm = api
+        .post(
+            "/v1/payment_methods/pm_card_authenticationRequired/attach",
+            &[("customer", &cus)],
+        )
+        .await
+        .id();
+    let r = api
+        .post(
+            "/v1/payment_intents",
+            &[
+                ("amount", "1500"),
+                ("currency", "usd"),
+                ("customer", &cus),
+                ("payment_method", &pm),
+                ("confirm", "true"),
+                ("off_session", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 402);
+    assert_eq!(r.body["error"]["code"], "authentication_required");
+    api.sim.stop().await;
+}
+
+#[tokio::test]
+async fn onboarding_page_flow() {
+    let api = start().await;
+    let acct = api
+        .post(
+            "/v1/accounts",
+            &[("type", "express"), ("email", "seller@example.com")],
+        )
+        .await
+        .id();
+    let link = api
+        .post(
+            "/v1/account_links",
+            &[
+                ("account", &acct),
+                ("type", "account_onboarding"),
+                ("refresh_url", "https://shop.example/refresh"),
+                ("return_url", "https://shop.example/return"),
+            ],
+        )
+        .await;
+    assert_eq!(link.status, 200, "{}", link.body);
+    assert_eq!(link.body["object"], "account_link");
+    assert!(link.body["expires_at"].as_i64().unwrap() > link.body["created"].as_i64().unwrap());
+    let url = link.body["url"].as_str().unwrap().to_string();
+    let form = api.http.get(&url).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    let r = api.http.post(&url).body("name=x").send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "https://shop.example/return");
+    let a = api.get(&format!("/v1/accounts/{acct}"), &[]).await;
+    assert_eq!(a.body["charges_enabled"], true);
+    assert_eq!(a.body["details_submitted"], true);
+    assert_eq!(
+        a.body["requirements"]["currently_due"],
+        serde_json::json!([])
+    );
+    // A used link sends the browser to refresh_url.
+    let again = api.http.get(&url).send().await.unwrap();
+    assert_eq!(again.status(), 303);
+    assert_eq!(again.headers()["location"], "https://shop.example/refresh");
+    let events = api.get("/v1/events", &[("type", "account.updated")]).await;
+    if events.status == 200 {
+        // Connected accounts' events are listed with Stripe-Account.
+        let ev = api
+            .get_as(&acct, "/v1/events", &[("type", "account.updated")])
+            .await;
+        assert_eq!(ev.body["data"][0]["account"], acct.as_str());
+    }
+    let ll = api
+        .post(&format!("/v1/accounts/{acct}/login_links"), &[])
+        .await;
+    assert_eq!(ll.body["object"], "login_link");
+    api.sim.stop().await;
+}
+
+#[tokio::test]
+async fn refund_fail_card_fails_later() {
+    let api = start().await;
+    let pi = api
+        .post(
+            "/v1/payment_intents",
+            &[
+                ("amount", "1000"),
+                ("currency", "usd"),
+                ("payment_method", "pm_card_refundFail"),
+                ("confirm", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(pi.body["status"], "succeeded");
+    let r = api
+        .post("/v1/refunds", &[("payment_intent", pi.id().as_str())])
+        .await;
+    assert_eq!(r.body["status"], "succeeded");
+    let mut status = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        status = api.get(&format!("/v1/refunds/{}", r.id()), &[]).await.body["status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if status == "failed" {
+            break;
+        }
+    }
+    assert_eq!(status, "failed");
+    let ch = api
+        .get(
+            &format!("/v1/charges/{}", pi.body["latest_charge"].as_str().unwrap()),
+            &[],
+        )
+        .await;
+    assert_eq!(ch.body["amount_refunded"], 0);
+    api.sim.stop().await;
+}
