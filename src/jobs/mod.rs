@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::AnyConnection;
+use tracing::Instrument;
 
 use crate::db::{self, Db, DbError, jobs::ClaimedJob};
 use crate::domain::ids::random_token;
@@ -74,18 +75,24 @@ impl Worker {
         };
         let span =
             tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts);
-        let _enter = span.enter();
-        match self.handle(&job).await {
-            Ok(()) => {
-                db::jobs::complete(&self.db, &job.id, &self.name, db::now_unix()).await?;
-                tracing::info!("job done");
+        // `instrument`, not `span.enter()`: an entered guard held across an
+        // await would tag other tasks' log lines with this job.
+        async {
+            match self.handle(&job).await {
+                Ok(()) => {
+                    db::jobs::complete(&self.db, &job.id, &self.name, db::now_unix()).await?;
+                    tracing::info!("job done");
+                }
+                Err(e) => {
+                    let retry_at = db::now_unix() + backoff_secs(job.attempts);
+                    tracing::warn!(error = %e, retry_at, "job failed");
+                    db::jobs::fail(&self.db, &job.id, &self.name, &e.to_string(), retry_at).await?;
+                }
             }
-            Err(e) => {
-                let retry_at = db::now_unix() + backoff_secs(job.attempts);
-                tracing::warn!(error = %e, retry_at, "job failed");
-                db::jobs::fail(&self.db, &job.id, &self.name, &e.to_string(), retry_at).await?;
-            }
+            Ok::<(), DbError>(())
         }
+        .instrument(span)
+        .await?;
         Ok(true)
     }
 
