@@ -847,3 +847,72 @@ fn charging_an_account_that_cannot_take_charges_fails() {
         ctx.stop().await;
     });
 }
+
+#[test]
+fn concurrent_idempotent_twins_create_exactly_one_object() {
+    run(|| async {
+        let ctx = Ctx::start("twins").await;
+        // Slow the first request down so its twins arrive while it is still running.
+        let fault = ctx
+            .raw_post(
+                "/v1/test_helpers/faults",
+                &[
+                    ("path", "/v1/customers"),
+                    ("method", "POST"),
+                    ("kind", "latency"),
+                    ("latency_ms", "300"),
+                    ("count", "1"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(fault.status, 200, "{}", fault.body);
+        let attempts = (0..6).map(|_| {
+            let client = ctx.client.clone();
+            async move {
+                CreateCustomer::new()
+                    .email("twin@example.com")
+                    .customize()
+                    .request_strategy(key("cart_9:customer"))
+                    .send(&client)
+                    .await
+            }
+        });
+        let results = futures_join_all(attempts).await;
+        let mut ids = std::collections::HashSet::new();
+        for r in results {
+            match r {
+                Ok(c) => {
+                    ids.insert(c.id.as_str().to_string());
+                }
+                Err(stripe::StripeError::Stripe(_, 409)) => {}
+                Err(e) => panic!("twin failed otherwise: {e}"),
+            }
+        }
+        assert_eq!(
+            ids.len(),
+            1,
+            "all successful twins return the same customer: {ids:?}"
+        );
+        let all = typed(
+            ListCustomer::new().send(&ctx.client).await,
+            "list customers",
+        );
+        assert_eq!(all.data.len(), 1, "exactly one customer exists");
+        ctx.stop().await;
+    });
+}
+
+/// Runs the futures concurrently on the runtime and collects their outputs in order.
+async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}
