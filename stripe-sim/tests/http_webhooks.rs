@@ -498,3 +498,27 @@ fn events_list_filters_and_paginates_newest_first() {
         sim.stop().await;
     });
 }
+
+#[test]
+fn events_recorded_outside_requests_are_delivered_too() {
+    run(|| async {
+        let sim = start_sim(fast_config()).await;
+        let api = Api::new(&sim.base_url);
+        let rx = Receiver::start(&[]);
+        let (_, secret) = endpoint(&api, &rx.url, &["refund.failed"], false).await;
+        let pi = api.charge_on(None, 1_500, "pm_card_refundFail").await;
+        let refund = api
+            .post(
+                "/v1/refunds",
+                &[("payment_intent", pi["id"].as_str().expect("pi id"))],
+            )
+            .await
+            .ok("refund");
+        // The refund fails later, by the clock, with no request to carry the event out.
+        let got = rx.wait_for_type("refund.failed").await;
+        assert_eq!(got.json["data"]["object"]["id"], refund["id"]);
+        verify_with_client(&got, &secret);
+        rx.stop().await;
+        sim.stop().await;
+    });
+}
