@@ -149,3 +149,63 @@ fn a_corrupt_snapshot_refuses_to_start() {
         let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
     });
 }
+
+#[test]
+fn deliveries_still_being_retried_resume_after_a_restart() {
+    run(|| async {
+        let path = temp_data_file("resume");
+        // A retry far in the future: the restart happens while the delivery waits for it.
+        let slow = SimConfig {
+            webhook_retry_delays: vec![std::time::Duration::from_secs(3600)],
+            ..with_file(&path)
+        };
+        let sim = start_sim(slow).await;
+        let mut api = Api::new(&sim.base_url);
+        let rx = Receiver::start(&[500]);
+        let we = api
+            .post(
+                "/v1/webhook_endpoints",
+                &[
+                    ("url", rx.url.as_str()),
+                    ("enabled_events[]", "customer.created"),
+                ],
+            )
+            .await
+            .ok("endpoint");
+        let secret = we["secret"].as_str().expect("secret").to_string();
+        api.post("/v1/customers", &[("name", "Resumed")])
+            .await
+            .ok("customer");
+        let failed = rx.wait_for_type("customer.created").await;
+        let id = failed.json["id"].as_str().expect("event id").to_string();
+        sim.stop().await;
+
+        let sim = start_sim(with_file(&path)).await;
+        api.base = sim.base_url.clone();
+        let ev = api
+            .wait_for(None, &format!("/v1/events/{id}"), |e| {
+                e["pending_webhooks"] == 0
+            })
+            .await;
+        assert_eq!(ev["id"], id.as_str());
+        let attempts: Vec<_> = rx
+            .received()
+            .into_iter()
+            .filter(|r| r.json["id"] == id.as_str())
+            .collect();
+        assert_eq!(
+            attempts.len(),
+            2,
+            "the failed attempt, then the resumed one"
+        );
+        stripe_webhook::Webhook::construct_event(
+            &attempts[1].body,
+            &attempts[1].signature,
+            &secret,
+        )
+        .expect("the resumed delivery is signed");
+        rx.stop().await;
+        sim.stop().await;
+        let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
+    });
+}

@@ -83,6 +83,8 @@ pub fn take_deliveries(st: &mut State) -> Vec<Delivery> {
             continue;
         };
         event.json["pending_webhooks"] = json!(targets.len());
+        let ids: Vec<&str> = targets.iter().map(|t| t.0.as_str()).collect();
+        event.internal.insert(RETRYING.into(), json!(ids));
         let payload = match serde_json::to_string_pretty(&event.json) {
             Ok(p) => p,
             Err(_) => continue,
@@ -100,12 +102,71 @@ pub fn take_deliveries(st: &mut State) -> Vec<Delivery> {
     deliveries
 }
 
+/// Private field of an event: endpoints it is still being delivered to, so that a restarted
+/// emulator resumes those deliveries.
+const RETRYING: &str = "webhook_retrying";
+
+fn stop_retrying(st: &mut State, event_id: &str, endpoint_id: &str) -> bool {
+    let Some(event) = st.get_mut(event_id) else {
+        return false;
+    };
+    let Some(Value::Array(ids)) = event.internal.get_mut(RETRYING) else {
+        return false;
+    };
+    let before = ids.len();
+    ids.retain(|id| id != endpoint_id);
+    ids.len() < before
+}
+
 /// Counts `pending_webhooks` down on a successful delivery.
-pub fn mark_delivered(st: &mut State, event_id: &str) {
+pub fn mark_delivered(st: &mut State, event_id: &str, endpoint_id: &str) {
+    if !stop_retrying(st, event_id, endpoint_id) {
+        // Already counted (a resumed delivery raced the original).
+        return;
+    }
     if let Some(event) = st.get_mut(event_id) {
         let left = event.json["pending_webhooks"].as_i64().unwrap_or(0);
         event.json["pending_webhooks"] = json!((left - 1).max(0));
     }
+}
+
+/// Deliveries that were still being retried when the emulator stopped, to resume at start.
+/// Endpoints deleted or disabled since then are dropped.
+pub fn resume_deliveries(st: &State) -> Vec<Delivery> {
+    let mut out = Vec::new();
+    for event in st.objects.values().filter(|o| o.kind == "event") {
+        let Some(Value::Array(ids)) = event.internal.get(RETRYING) else {
+            continue;
+        };
+        if ids.is_empty() {
+            continue;
+        }
+        let Ok(payload) = serde_json::to_string_pretty(&event.json) else {
+            continue;
+        };
+        for ep in ids
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(|id| st.get(id))
+        {
+            if ep.kind != webhook_endpoints::KIND || ep.json["status"] != "enabled" {
+                continue;
+            }
+            out.push(Delivery {
+                event_id: event.id.clone(),
+                endpoint_id: ep.id.clone(),
+                url: ep.json["url"].as_str().unwrap_or_default().to_string(),
+                secret: ep
+                    .internal
+                    .get("secret")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                payload: payload.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// Applies delivery outcomes to the store. `with_state` runs a closure with the store locked
@@ -125,9 +186,17 @@ where
     fn attempt_finished(&self, delivery: &Delivery, attempt: usize, outcome: &AttemptOutcome) {
         match outcome {
             AttemptOutcome::Delivered { .. } => {
-                (self.with_state)(&mut |st: &mut State| mark_delivered(st, &delivery.event_id));
+                (self.with_state)(&mut |st: &mut State| {
+                    mark_delivered(st, &delivery.event_id, &delivery.endpoint_id)
+                });
             }
             AttemptOutcome::Failed { status, will_retry } => {
+                if !will_retry {
+                    // Given up, as Stripe does after its last retry: still pending, not resumed.
+                    (self.with_state)(&mut |st: &mut State| {
+                        stop_retrying(st, &delivery.event_id, &delivery.endpoint_id);
+                    });
+                }
                 tracing::debug!(
                     event = %delivery.event_id,
                     endpoint = %delivery.endpoint_id,
@@ -165,6 +234,10 @@ pub fn attach(sim: &crate::server::SharedSim) -> std::io::Result<()> {
             }
         },
     )?;
+    let resumed = resume_deliveries(&sim.state.lock());
+    for d in resumed {
+        dispatcher.enqueue(d);
+    }
     // A second attach (not done by `start`) keeps the first worker.
     let _ = sim.dispatcher.set(dispatcher);
     tokio::spawn(forward_background_events(Arc::downgrade(sim)));
