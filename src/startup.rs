@@ -149,8 +149,11 @@ impl Application {
         self.stripe.clone()
     }
 
+    /// Serves until the server stops (SIGINT/SIGTERM), then shuts the Stripe gateway down.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.stripe.shutdown().await;
+        served
     }
 }
 

@@ -36,7 +36,7 @@ async fn the_embedded_platform_key_survives_a_restart() {
     let key_file = db.data_dir.join("stripe-sim.key");
     let key = std::fs::read_to_string(&key_file).expect("key kept in the data dir");
     assert!(key.starts_with("sk_test_"));
-    drop(first);
+    first.shutdown().await;
 
     let second = StripeGateway::connect(&config).await.expect("second start");
     second.check().await.expect("second start answers");
@@ -95,4 +95,40 @@ async fn a_refused_key_is_an_authentication_error() {
         "got {err:?}"
     );
     sim.stop().await;
+}
+
+#[tokio::test]
+async fn embedded_state_is_flushed_at_shutdown_and_found_after_a_restart() {
+    let db = TestDb::new();
+    let config = GatewayConfig {
+        secret_key: None,
+        api_base: None,
+        data_dir: db.data_dir.clone(),
+    };
+    let first = StripeGateway::connect(&config).await.expect("first start");
+    let key = std::fs::read_to_string(db.data_dir.join("stripe-sim.key")).expect("key file");
+    // A customer created straight through the emulator's API, then an immediate shutdown: the
+    // debounced snapshot must not lose it.
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}v1/customers", first.api_base()))
+        .bearer_auth(key.trim())
+        .form(&[("email", "restart@example.com")])
+        .send()
+        .await
+        .expect("create customer")
+        .json()
+        .await
+        .expect("customer json");
+    let id = created["id"].as_str().expect("customer id").to_owned();
+    first.shutdown().await;
+
+    let second = StripeGateway::connect(&config).await.expect("second start");
+    let found = reqwest::Client::new()
+        .get(format!("{}v1/customers/{id}", second.api_base()))
+        .bearer_auth(key.trim())
+        .send()
+        .await
+        .expect("retrieve customer");
+    assert_eq!(found.status(), 200, "the customer survived the restart");
+    second.shutdown().await;
 }

@@ -13,8 +13,8 @@ const STATE_FILE: &str = "stripe-sim.json";
 pub(super) struct EmbeddedSim {
     secret_key: String,
     base_url: String,
-    // Dropping the handle would stop nothing by itself; kept so the server lives with us.
-    _running: stripe_sim::RunningSim,
+    // Taken by `shutdown`, which stops the server and flushes its state to disk.
+    running: tokio::sync::Mutex<Option<stripe_sim::RunningSim>>,
 }
 
 impl EmbeddedSim {
@@ -38,8 +38,16 @@ impl EmbeddedSim {
         Ok(Self {
             secret_key,
             base_url: running.base_url.clone(),
-            _running: running,
+            running: tokio::sync::Mutex::new(Some(running)),
         })
+    }
+
+    /// Stops the emulator and writes its last changes, so that ids the app stored moments before
+    /// a shutdown are still known to the emulator after the next start.
+    pub(super) async fn shutdown(&self) {
+        if let Some(running) = self.running.lock().await.take() {
+            running.stop().await;
+        }
     }
 
     pub(super) fn secret_key(&self) -> &str {

@@ -45,8 +45,7 @@ pub struct StripeGateway {
     client: Client,
     mode: Mode,
     api_base: String,
-    // Keeps the embedded emulator alive exactly as long as some gateway clone exists.
-    _sim: Option<Arc<embedded::EmbeddedSim>>,
+    sim: Option<Arc<embedded::EmbeddedSim>>,
 }
 
 impl StripeGateway {
@@ -64,7 +63,7 @@ impl StripeGateway {
                     client,
                     mode: Mode::Remote,
                     api_base: normalise_base(&api_base),
-                    _sim: None,
+                    sim: None,
                 })
             }
             None => {
@@ -78,7 +77,7 @@ impl StripeGateway {
                     client,
                     mode: Mode::Simulated,
                     api_base: normalise_base(sim.base_url()),
-                    _sim: Some(Arc::new(sim)),
+                    sim: Some(Arc::new(sim)),
                 })
             }
         }
@@ -95,6 +94,13 @@ impl StripeGateway {
     /// The API base the client talks to (with a trailing slash).
     pub fn api_base(&self) -> &str {
         &self.api_base
+    }
+
+    /// Stops the embedded emulator (flushing its state); nothing to do against real Stripe.
+    pub async fn shutdown(&self) {
+        if let Some(sim) = &self.sim {
+            sim.shutdown().await;
+        }
     }
 
     /// Whether Stripe answers with our key: the platform balance is the cheapest authenticated
