@@ -540,3 +540,244 @@ fn disputes_retrieve_update_evidence_and_close() {
         ctx.stop().await;
     });
 }
+
+/// Every event the marketplace's flows produce, on the platform and on a connected account,
+/// parses with async-stripe-webhook into its typed object once signed like a delivery.
+#[test]
+fn every_event_of_the_flows_parses_with_async_stripe_webhook() {
+    run(|| async {
+        let ctx = Ctx::start("allevents").await;
+        let acct = ctx.onboarded_account().await;
+        let a = Some(acct.as_str());
+        let post = |path: &'static str,
+                    form: Vec<(&'static str, String)>,
+                    account: Option<&str>| {
+            let account = account.map(str::to_string);
+            let ctx = &ctx;
+            async move {
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let r = ctx.raw_post(path, &form, account.as_deref()).await;
+                assert_eq!(r.status, 200, "{path}: {}", r.body);
+                r.body
+            }
+        };
+        let s = |v: &str| v.to_string();
+
+        // Platform: customer lifecycle and a saved card.
+        let cus = post("/v1/customers", vec![("email", s("p@example.com"))], None).await;
+        let cus_id = cus["id"].as_str().unwrap_or_default().to_string();
+        post(
+            "/v1/setup_intents",
+            vec![
+                ("customer", cus_id.clone()),
+                ("payment_method", s("pm_card_visa")),
+                ("confirm", s("true")),
+            ],
+            None,
+        )
+        .await;
+
+        // Connected account: successful charge with fee, partial refund with fee refund.
+        let charge = |pm: &'static str, extra: Vec<(&'static str, String)>| {
+            let mut form = vec![
+                ("amount", s("5000")),
+                ("currency", s("usd")),
+                ("payment_method_types[]", s("card")),
+                ("payment_method", s(pm)),
+                ("application_fee_amount", s("500")),
+                ("confirm", s("true")),
+                ("return_url", s("http://localhost/return")),
+            ];
+            form.extend(extra);
+            form
+        };
+        let paid = post(
+            "/v1/payment_intents",
+            charge("pm_card_bypassPending", vec![]),
+            a,
+        )
+        .await;
+        let paid_id = paid["id"].as_str().unwrap_or_default().to_string();
+        post(
+            "/v1/refunds",
+            vec![
+                ("payment_intent", paid_id),
+                ("amount", s("1000")),
+                ("refund_application_fee", s("true")),
+            ],
+            a,
+        )
+        .await;
+        // A payout that gets paid, before the dispute withdraws funds.
+        let payout = post(
+            "/v1/payouts",
+            vec![("amount", s("500")), ("currency", s("usd"))],
+            a,
+        )
+        .await;
+        let paid_out = ctx
+            .raw_post(
+                &format!(
+                    "/v1/test_helpers/payouts/{}/pay",
+                    payout["id"].as_str().unwrap_or_default()
+                ),
+                &[],
+                a,
+            )
+            .await;
+        assert_eq!(paid_out.status, 200, "{}", paid_out.body);
+
+        // Manual capture, cancel, 3-D Secure pending, dispute, early fraud warning.
+        let held = post(
+            "/v1/payment_intents",
+            charge("pm_card_visa", vec![("capture_method", s("manual"))]),
+            a,
+        )
+        .await;
+        post_path_capture(&ctx, held["id"].as_str().unwrap_or_default(), &acct).await;
+        let held2 = post(
+            "/v1/payment_intents",
+            charge("pm_card_visa", vec![("capture_method", s("manual"))]),
+            a,
+        )
+        .await;
+        let cancel = ctx
+            .raw_post(
+                &format!(
+                    "/v1/payment_intents/{}/cancel",
+                    held2["id"].as_str().unwrap_or_default()
+                ),
+                &[],
+                a,
+            )
+            .await;
+        assert_eq!(cancel.status, 200, "{}", cancel.body);
+        post(
+            "/v1/payment_intents",
+            charge("pm_card_authenticationRequired", vec![]),
+            a,
+        )
+        .await;
+        let disputed = post(
+            "/v1/payment_intents",
+            charge("pm_card_createDispute", vec![]),
+            a,
+        )
+        .await;
+        let efw = ctx
+            .raw_post(
+                &format!(
+                    "/v1/test_helpers/charges/{}/early_fraud_warning",
+                    disputed["latest_charge"].as_str().unwrap_or_default()
+                ),
+                &[],
+                a,
+            )
+            .await;
+        assert_eq!(efw.status, 200, "{}", efw.body);
+        // A declined attempt.
+        let declined = ctx
+            .raw_post(
+                "/v1/payment_intents",
+                &[
+                    ("amount", "1000"),
+                    ("currency", "usd"),
+                    ("payment_method_types[]", "card"),
+                    ("payment_method", "pm_card_chargeDeclined"),
+                    ("confirm", "true"),
+                ],
+                a,
+            )
+            .await;
+        assert_eq!(declined.status, 402, "{}", declined.body);
+        let mut types = std::collections::BTreeSet::new();
+        let secret = "whsec_every_event";
+        for account in [None, a] {
+            let mut starting_after: Option<String> = None;
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                let mut q = vec![("limit", "100".to_string())];
+                if let Some(cursor) = &starting_after {
+                    q.push(("starting_after", cursor.clone()));
+                }
+                let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let page = ctx
+                    .raw(reqwest::Method::GET, "/v1/events", &q, account)
+                    .await;
+                assert_eq!(page.status, 200, "{}", page.body);
+                let events = page.body["data"].as_array().cloned().unwrap_or_default();
+                for ev in &events {
+                    let id = ev["id"].as_str().unwrap_or_default().to_string();
+                    assert!(
+                        seen.insert(id.clone()),
+                        "pagination repeats {id} on {account:?} (after {starting_after:?}; page of {} has_more={})",
+                        events.len(),
+                        page.body["has_more"]
+                    );
+                }
+                for ev in &events {
+                    let payload = ev.to_string();
+                    let sig = sign(secret, now(), &payload);
+                    let parsed =
+                        Webhook::construct_event(&payload, &sig, secret).unwrap_or_else(|e| {
+                            panic!("{} does not parse: {e}\n{payload}", ev["type"])
+                        });
+                    assert!(
+                        !matches!(parsed.data.object, EventObject::Unknown(_)),
+                        "{} parsed as Unknown",
+                        ev["type"]
+                    );
+                    assert_eq!(parsed.account.as_deref(), account, "{}", ev["type"]);
+                    types.insert(ev["type"].as_str().unwrap_or_default().to_string());
+                }
+                if page.body["has_more"] != true {
+                    break;
+                }
+                starting_after = events
+                    .last()
+                    .and_then(|e| e["id"].as_str())
+                    .map(str::to_string);
+            }
+        }
+        for expected in [
+            "account.updated",
+            "customer.created",
+            "setup_intent.succeeded",
+            "payment_method.attached",
+            "payment_intent.created",
+            "payment_intent.succeeded",
+            "payment_intent.amount_capturable_updated",
+            "payment_intent.canceled",
+            "payment_intent.requires_action",
+            "payment_intent.payment_failed",
+            "charge.succeeded",
+            "charge.captured",
+            "charge.refunded",
+            "charge.failed",
+            "charge.dispute.created",
+            "refund.created",
+            "application_fee.created",
+            "application_fee.refunded",
+            "radar.early_fraud_warning.created",
+            "payout.created",
+            "payout.paid",
+        ] {
+            assert!(
+                types.contains(expected),
+                "no {expected} event; got {types:?}"
+            );
+        }
+        ctx.stop().await;
+    });
+}
+
+async fn post_path_capture(ctx: &Ctx, pi: &str, acct: &AccountId) {
+    let r = ctx
+        .raw_post(
+            &format!("/v1/payment_intents/{pi}/capture"),
+            &[("amount_to_capture", "2000")],
+            Some(acct.as_str()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -111,10 +111,13 @@ impl Ctx {
         form: &[(&str, &str)],
         account: Option<&str>,
     ) -> RawResponse {
-        let url = format!("{}{}", self.base, path);
+        let mut url = reqwest::Url::parse(&format!("{}{}", self.base, path)).expect("url");
+        if method == reqwest::Method::GET && !form.is_empty() {
+            url.query_pairs_mut().extend_pairs(form);
+        }
         let mut req = self
             .http
-            .request(method.clone(), &url)
+            .request(method.clone(), url)
             .bearer_auth(&self.key);
         if let Some(acct) = account {
             req = req.header("Stripe-Account", acct);
