@@ -244,6 +244,7 @@ async fn handle(
             }
         }
         crate::webhooks::dispatch_pending(sim, &mut st);
+        st.freeze_touched();
         if method != Method::GET {
             crate::persistence::mark_dirty(sim);
         }
@@ -259,6 +260,7 @@ async fn handle(
 /// the webhook dispatcher and schedule a snapshot, as the dispatcher does after each request.
 pub fn after_change(sim: &Sim, st: &mut State) {
     crate::webhooks::dispatch_pending(sim, st);
+    st.freeze_touched();
     crate::persistence::mark_dirty(sim);
     if !st.pending_events.is_empty() {
         sim.events_notify.notify_one();
@@ -272,11 +274,14 @@ pub async fn ticker(sim: SharedSim) {
     loop {
         interval.tick().await;
         let mut st = sim.state.lock();
-        if st.due_refund_failures.is_empty() {
-            continue;
-        }
-        if crate::resources::refunds::process_due_failures(&mut st) > 0 {
+        if !st.due_refund_failures.is_empty()
+            && crate::resources::refunds::process_due_failures(&mut st) > 0
+        {
             after_change(&sim, &mut st);
+        }
+        st.freeze_touched();
+        if crate::store::thawed_count() > 0 {
+            st.freeze_all();
         }
     }
 }

@@ -107,10 +107,6 @@ fn base_account(id: &str, kind: &str, created: i64, email: Option<String>, count
             "url": format!("/v1/accounts/{id}/external_accounts")
         },
         "future_requirements": future_requirements(),
-        "login_links": {
-            "object": "list", "data": [], "has_more": false, "total_count": 0,
-            "url": format!("/v1/accounts/{id}/login_links")
-        },
         "metadata": {},
         "payouts_enabled": false,
         "requirements": requirements(ONBOARDING_FIELDS, Some("requirements.past_due")),
@@ -431,7 +427,7 @@ fn update(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     p.metadata_into(&mut md)?;
     json["metadata"] = Value::Object(md);
     if let Some(o) = ctx.st.get_mut(&id) {
-        o.json = json.clone();
+        o.json = json.clone().into();
     }
     if json != old {
         let prev = events::diff(&old, &json);

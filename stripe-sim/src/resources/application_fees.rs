@@ -272,7 +272,7 @@ fn update_refund(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     json["metadata"] = Value::Object(md);
     let rid = ctx.path(1).to_string();
     let fee = ctx.path(0).to_string();
-    ctx.get_mut("fee_refund", &rid, "id")?.json = json.clone();
+    ctx.get_mut("fee_refund", &rid, "id")?.json = json.clone().into();
     let platform = ctx.platform.clone();
     refresh_refunds(ctx.st, &platform, &fee);
     Ok(json)

@@ -117,8 +117,6 @@ pub fn create_for_pi(
         "currency": pi["currency"],
         "customer": pi["customer"],
         "description": pi["description"],
-        "destination": null,
-        "dispute": null,
         "disputed": false,
         "failure_balance_transaction": null,
         "failure_code": failure_code,
@@ -290,7 +288,7 @@ fn update(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     let mut md = json["metadata"].as_object().cloned().unwrap_or_default();
     p.metadata_into(&mut md)?;
     json["metadata"] = Value::Object(md);
-    ctx.get_mut("charge", &id, "id")?.json = json.clone();
+    ctx.get_mut("charge", &id, "id")?.json = json.clone().into();
     if json != old {
         ctx.emit("charge.updated", &json, Some(events::diff(&old, &json)));
     }

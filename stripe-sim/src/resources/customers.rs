@@ -207,7 +207,7 @@ pub fn update_customer(ctx: &mut Ctx, id: &str, p: &Params) -> ApiResult<Value> 
     let old = o.json.clone();
     let mut json = old.clone();
     apply(ctx, &mut json, p)?;
-    ctx.get_mut("customer", id, "id")?.json = json.clone();
+    ctx.get_mut("customer", id, "id")?.json = json.clone().into();
     if json != old {
         let prev = events::diff(&old, &json);
         ctx.emit("customer.updated", &json, Some(prev));

@@ -390,7 +390,7 @@ fn update(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
         });
     }
     if let Ok(o) = ctx.get_mut(KIND, &id, "dispute") {
-        o.json = new.clone();
+        o.json = new.clone().into();
     }
     if new != old {
         ctx.emit(

@@ -312,7 +312,7 @@ pub struct ConfirmOpts {
 }
 
 fn set_pi(ctx: &mut Ctx, id: &str, json: &Value) -> ApiResult<()> {
-    ctx.get_mut("payment_intent", id, "intent")?.json = json.clone();
+    ctx.get_mut("payment_intent", id, "intent")?.json = json.clone().into();
     Ok(())
 }
 
@@ -715,7 +715,7 @@ fn cancel_core(
     pi["amount_capturable"] = json!(0);
     pi["next_action"] = Value::Null;
     if let Some(o) = st.find_mut(account, "payment_intent", id) {
-        o.json = pi.clone();
+        o.json = pi.clone().into();
     }
     events::emit(st, account, "payment_intent.canceled", &pi, None, request);
     Ok(pi)

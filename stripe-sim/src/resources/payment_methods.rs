@@ -431,7 +431,7 @@ fn update(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     let mut md = json["metadata"].as_object().cloned().unwrap_or_default();
     p.metadata_into(&mut md)?;
     json["metadata"] = Value::Object(md);
-    ctx.get_mut("payment_method", &id, "payment_method")?.json = json.clone();
+    ctx.get_mut("payment_method", &id, "payment_method")?.json = json.clone().into();
     if json != old {
         let prev = crate::events::diff(&old, &json);
         ctx.emit("payment_method.updated", &json, Some(prev));

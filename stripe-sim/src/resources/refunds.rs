@@ -302,7 +302,7 @@ pub fn process_due_failures(st: &mut State) -> usize {
         new["failure_reason"] = json!("expired_or_canceled_card");
         new["failure_balance_transaction"] = json!(txn);
         if let Some(o) = st.find_mut(&account, "refund", &id) {
-            o.json = new.clone();
+            o.json = new.clone().into();
         }
         if let Some(ch_id) = refund["charge"].as_str()
             && let Some(ch) = st.find_mut(&account, "charge", ch_id)
@@ -376,7 +376,7 @@ fn update(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     let mut md = json["metadata"].as_object().cloned().unwrap_or_default();
     p.metadata_into(&mut md)?;
     json["metadata"] = Value::Object(md);
-    ctx.get_mut("refund", &id, "id")?.json = json.clone();
+    ctx.get_mut("refund", &id, "id")?.json = json.clone().into();
     if json != old {
         ctx.emit("refund.updated", &json, Some(events::diff(&old, &json)));
     }

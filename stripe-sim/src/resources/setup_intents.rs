@@ -110,7 +110,7 @@ fn create(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
 }
 
 fn set(ctx: &mut Ctx, id: &str, json: &Value) -> ApiResult<()> {
-    ctx.get_mut(KIND, id, "intent")?.json = json.clone();
+    ctx.get_mut(KIND, id, "intent")?.json = json.clone().into();
     Ok(())
 }
 

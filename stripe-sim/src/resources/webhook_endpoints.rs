@@ -145,7 +145,7 @@ fn update(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     if p.metadata_into(&mut metadata)? {
         json["metadata"] = Value::Object(metadata);
     }
-    obj.json = json.clone();
+    obj.json = json.clone().into();
     Ok(json)
 }
 
