@@ -28,12 +28,22 @@ fn refunds_url(fee: &str) -> String {
 }
 
 /// The fee's embedded `refunds` list, rebuilt from its fee refunds (newest first).
+/// The fee's own refund ids are kept in its `internal.refund_ids`, so this never scans the
+/// platform's other fee refunds.
 fn refresh_refunds(st: &mut State, platform: &str, fee_id: &str) {
-    let mut items: Vec<(i64, u64, Value)> = st
-        .ids_of(platform, "fee_refund")
+    let ids: Vec<String> = st
+        .find(platform, "application_fee", fee_id)
+        .and_then(|f| f.internal.get("refund_ids"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut items: Vec<(i64, u64, Value)> = ids
         .iter()
         .filter_map(|id| st.get(id))
-        .filter(|o| o.json["fee"] == fee_id)
         .map(|o| (o.created, o.seq, o.json.clone()))
         .collect();
     items.sort_by_key(|(c, s, _)| std::cmp::Reverse((*c, *s)));
@@ -168,6 +178,10 @@ pub fn refund_fee(
     let refund = st.insert(platform, json, Map::new()).json.clone();
     let new_refunded = refunded + amount;
     if let Some(f) = st.find_mut(platform, "application_fee", fee_id) {
+        let ids = f.internal.entry("refund_ids").or_insert_with(|| json!([]));
+        if let Some(a) = ids.as_array_mut() {
+            a.push(json!(id));
+        }
         f.json["amount_refunded"] = json!(new_refunded);
         f.json["refunded"] = json!(new_refunded >= total);
     }

@@ -87,7 +87,12 @@ pub fn record_txn(st: &mut State, account: &str, t: Txn) -> String {
         "status": if t.available_on <= now { "available" } else { "pending" },
         "type": t.kind,
     });
-    st.insert(account, json, Map::new());
+    // Copied where summing a balance can read them without parsing each stored object.
+    let mut internal = Map::new();
+    internal.insert("net".into(), json!(t.amount - fee));
+    internal.insert("currency".into(), json!(t.currency));
+    internal.insert("available_on".into(), json!(t.available_on));
+    st.insert(account, json, internal);
     id
 }
 
@@ -96,11 +101,25 @@ pub fn balances(st: &State, account: &str) -> BTreeMap<String, (i64, i64)> {
     let now = st.now();
     let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for id in st.ids_of(account, TXN_KIND) {
-        let Some(t) = st.get(id) else { continue };
-        let currency = t.json["currency"].as_str().unwrap_or("usd").to_string();
-        let net = t.json["net"].as_i64().unwrap_or(0);
+        // Scans must not go through `st.get` (it would queue every id for re-freezing).
+        let Some(t) = st.objects.get(id) else {
+            continue;
+        };
+        let (currency, net, available_on) = match (
+            t.internal.get("currency").and_then(Value::as_str),
+            t.internal.get("net").and_then(Value::as_i64),
+            t.internal.get("available_on").and_then(Value::as_i64),
+        ) {
+            (Some(c), Some(n), Some(a)) => (c.to_string(), n, a),
+            // Transactions recorded elsewhere carry the figures only in their JSON.
+            _ => (
+                t.json["currency"].as_str().unwrap_or("usd").to_string(),
+                t.json["net"].as_i64().unwrap_or(0),
+                t.json["available_on"].as_i64().unwrap_or(0),
+            ),
+        };
         let slot = out.entry(currency).or_default();
-        if t.json["available_on"].as_i64().unwrap_or(0) <= now {
+        if available_on <= now {
             slot.0 += net;
         } else {
             slot.1 += net;
@@ -130,18 +149,12 @@ pub fn balance_json(st: &State, account: &str) -> Value {
     })
 }
 
-/// Keeps the stored `status` of a transaction in step with the clock before it is shown.
-fn refresh_status(st: &mut State, account: &str) {
-    let now = st.now();
-    let ids: Vec<String> = st.ids_of(account, TXN_KIND).to_vec();
-    for id in ids {
-        if let Some(o) = st.get_mut(&id)
-            && o.json["status"] == "pending"
-            && o.json["available_on"].as_i64().is_some_and(|a| a <= now)
-        {
-            o.json["status"] = json!("available");
-        }
+/// A pending transaction whose `available_on` has passed is shown as available.
+fn with_current_status(mut txn: Value, now: i64) -> Value {
+    if txn["status"] == "pending" && txn["available_on"].as_i64().is_some_and(|a| a <= now) {
+        txn["status"] = json!("available");
     }
+    txn
 }
 
 fn retrieve(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
@@ -151,10 +164,9 @@ fn retrieve(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
 
 fn retrieve_txn(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     p.known(&[])?;
-    let account = ctx.account.clone();
-    refresh_status(ctx.st, &account);
     let id = ctx.path(0).to_string();
-    Ok(ctx.get(TXN_KIND, &id, "id")?.json.clone())
+    let txn = ctx.get(TXN_KIND, &id, "id")?.json.clone();
+    Ok(with_current_status(txn, ctx.now))
 }
 
 fn list_txns(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
@@ -162,7 +174,6 @@ fn list_txns(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     allowed.extend(["type", "source", "currency", "payout"]);
     p.known(&allowed)?;
     let account = ctx.account.clone();
-    refresh_status(ctx.st, &account);
     let kind = p.str_nonempty("type")?;
     let source = p.str_nonempty("source")?;
     let currency = p.str_nonempty("currency")?.map(|c| c.to_lowercase());
