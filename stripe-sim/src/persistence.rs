@@ -4,12 +4,18 @@
 //! old snapshot or the new one, never half of one. Saving is debounced and runs on its own thread,
 //! so a burst of requests costs one write and no request waits for the disk.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
+use serde_json::Value;
+use serde_json::value::{RawValue, to_raw_value};
+
+use crate::idempotency::IdemState;
+use crate::store::State;
 
 /// Quiet period after a change before saving: long enough to batch a burst of requests, short
 /// enough that a killed process loses little.
@@ -89,8 +95,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
     result.map_err(err)
 }
 
-/// Produces the bytes to save; called on the snapshot thread.
-pub type Encoder = dyn Fn() -> Result<Vec<u8>, PersistError> + Send + Sync;
+/// Produces the bytes to save; called on the snapshot thread. The argument is true for the
+/// final save at stop, which must be complete and consistent.
+pub type Encoder = dyn Fn(bool) -> Result<Vec<u8>, PersistError> + Send + Sync;
 
 #[derive(Default)]
 struct Flags {
@@ -177,7 +184,7 @@ fn run(shared: &Shared, path: &Path, debounce: Duration, encode: &Encoder) {
             flags.stopping
         };
         let started = std::time::Instant::now();
-        let encoded = encode();
+        let encoded = encode(stopping);
         wait = debounce
             .max(started.elapsed() * MAX_LOCK_SHARE)
             .min(MAX_WAIT);
@@ -207,11 +214,15 @@ pub fn attach(sim: &crate::server::SharedSim) -> std::io::Result<()> {
     let Some(path) = sim.config.data_file.clone() else {
         return Ok(());
     };
+    sim.state.lock().snapshot_changes = Some(Default::default());
     let weak = Arc::downgrade(sim);
-    let encoder: Arc<Encoder> = Arc::new(move || match weak.upgrade() {
+    let cache = Mutex::new(Cache::default());
+    let encoder: Arc<Encoder> = Arc::new(move |full| match weak.upgrade() {
         Some(sim) => {
-            let st = sim.state.lock();
-            Ok(serde_json::to_vec(&*st)?)
+            let mut cache = cache.lock();
+            let rest = refresh(&mut sim.state.lock(), &mut cache, full)?;
+            // The store is unlocked again: assembling the file only reads the cache.
+            assemble(&rest, &cache)
         }
         // Already stopped: `stop` saved the final state.
         None => Err(PersistError::Encode(serde::de::Error::custom(
@@ -220,6 +231,137 @@ pub fn attach(sim: &crate::server::SharedSim) -> std::io::Result<()> {
     });
     let snap = Snapshotter::start(path, DEFAULT_DEBOUNCE, encoder)?;
     let _ = sim.snapshot.set(snap);
+    Ok(())
+}
+
+/// Each object and finished idempotency record serialized once, and again only when it
+/// changed, so the store lock is held for the changes since the last save rather than for the
+/// whole store (a full store of 100k objects takes long enough to stall every request).
+#[derive(Default)]
+struct Cache {
+    primed: bool,
+    objects: HashMap<String, Box<RawValue>>,
+    /// Key → (`created` of the record, serialized record).
+    idempotency: HashMap<String, (i64, Box<RawValue>)>,
+}
+
+/// Brings the cache up to date with the store (locked by the caller) and returns every other
+/// field of the store, serialized. `full` re-serializes everything.
+fn refresh(st: &mut State, cache: &mut Cache, full: bool) -> Result<Value, PersistError> {
+    let changed = st
+        .snapshot_changes
+        .as_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    if full || !cache.primed {
+        cache.objects.clear();
+        for (id, obj) in &st.objects {
+            cache.objects.insert(id.clone(), to_raw_value(obj)?);
+        }
+        cache.primed = true;
+    } else {
+        for id in changed {
+            match st.objects.get(&id) {
+                Some(obj) => {
+                    cache.objects.insert(id, to_raw_value(obj)?);
+                }
+                None => {
+                    cache.objects.remove(&id);
+                }
+            }
+        }
+    }
+    // Finished records never change until they expire and the key is reused, which gives them
+    // a new `created`; claims still in flight are not saved (they are dropped at load anyway).
+    let mut done = 0;
+    for (key, rec) in &st.idempotency {
+        if !matches!(rec.state, IdemState::Done { .. }) {
+            continue;
+        }
+        done += 1;
+        let stale = full
+            || cache
+                .idempotency
+                .get(key)
+                .is_none_or(|(created, _)| *created != rec.created);
+        if stale {
+            cache
+                .idempotency
+                .insert(key.clone(), (rec.created, to_raw_value(rec)?));
+        }
+    }
+    if cache.idempotency.len() != done {
+        cache.idempotency.retain(|k, _| {
+            st.idempotency
+                .get(k)
+                .is_some_and(|r| matches!(r.state, IdemState::Done { .. }))
+        });
+    }
+    // Everything else is small: serialize the store with its two big maps moved out.
+    let objects = std::mem::take(&mut st.objects);
+    let idempotency = std::mem::take(&mut st.idempotency);
+    let rest = serde_json::to_value(&*st);
+    st.objects = objects;
+    st.idempotency = idempotency;
+    Ok(rest?)
+}
+
+/// Writes `{…rest, "objects": {…}, "idempotency": {…}}` — the layout `State` deserializes.
+fn assemble(rest: &Value, cache: &Cache) -> Result<Vec<u8>, PersistError> {
+    let approx: usize = cache
+        .objects
+        .values()
+        .map(|r| r.get().len() + 40)
+        .sum::<usize>()
+        + cache
+            .idempotency
+            .values()
+            .map(|(_, r)| r.get().len() + 60)
+            .sum::<usize>();
+    let mut out = Vec::with_capacity(approx + 4096);
+    out.push(b'{');
+    if let Value::Object(fields) = rest {
+        for (k, v) in fields {
+            if k == "objects" || k == "idempotency" {
+                continue;
+            }
+            serde_json::to_writer(&mut out, k)?;
+            out.push(b':');
+            serde_json::to_writer(&mut out, v)?;
+            out.push(b',');
+        }
+    }
+    write_map(
+        &mut out,
+        "objects",
+        cache.objects.iter().map(|(k, v)| (k, &**v)),
+    )?;
+    out.push(b',');
+    write_map(
+        &mut out,
+        "idempotency",
+        cache.idempotency.iter().map(|(k, (_, v))| (k, &**v)),
+    )?;
+    out.push(b'}');
+    Ok(out)
+}
+
+fn write_map<'a>(
+    out: &mut Vec<u8>,
+    name: &str,
+    entries: impl Iterator<Item = (&'a String, &'a RawValue)>,
+) -> Result<(), PersistError> {
+    serde_json::to_writer(&mut *out, name)?;
+    out.extend_from_slice(b":{");
+    for (i, (k, v)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, k)?;
+        out.push(b':');
+        out.extend_from_slice(v.get().as_bytes());
+    }
+    out.push(b'}');
     Ok(())
 }
 
@@ -286,7 +428,7 @@ mod tests {
         let counter = Arc::new(AtomicU64::new(0));
         let c = counter.clone();
         let encoder: Arc<Encoder> =
-            Arc::new(move || Ok(c.load(Ordering::SeqCst).to_string().into_bytes()));
+            Arc::new(move |_| Ok(c.load(Ordering::SeqCst).to_string().into_bytes()));
         // A debounce far longer than the test: only `stop` can cause the write.
         let snap =
             Snapshotter::start(path.clone(), Duration::from_secs(3600), encoder).expect("start");
@@ -303,7 +445,7 @@ mod tests {
     #[test]
     fn dirty_marks_are_saved_without_stop() {
         let path = temp_path("state.json");
-        let encoder: Arc<Encoder> = Arc::new(|| Ok(b"7".to_vec()));
+        let encoder: Arc<Encoder> = Arc::new(|_| Ok(b"7".to_vec()));
         let snap =
             Snapshotter::start(path.clone(), Duration::from_millis(1), encoder).expect("start");
         snap.mark_dirty();

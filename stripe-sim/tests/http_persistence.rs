@@ -209,3 +209,79 @@ fn deliveries_still_being_retried_resume_after_a_restart() {
         let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
     });
 }
+
+/// Reads the snapshot file until `pred` holds for its JSON.
+async fn saved_state(path: &std::path::Path, pred: impl Fn(&serde_json::Value) -> bool) -> Vec<u8> {
+    let deadline = tokio::time::Instant::now() + s3_support::PATIENCE;
+    loop {
+        if let Ok(bytes) = std::fs::read(path)
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && pred(&v)
+        {
+            return bytes;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the snapshot never reached the expected state"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+fn saves_between_restarts_carry_updates_and_deletions() {
+    run(|| async {
+        let path = temp_data_file("incremental");
+        let sim = start_sim(with_file(&path)).await;
+        let mut api = Api::new(&sim.base_url);
+        let keep = api
+            .post("/v1/customers", &[("name", "Before")])
+            .await
+            .ok("customer");
+        let drop = api
+            .post(
+                "/v1/webhook_endpoints",
+                &[
+                    ("url", "http://127.0.0.1:9/doomed"),
+                    ("enabled_events[]", "*"),
+                ],
+            )
+            .await
+            .ok("endpoint");
+        let keep_id = keep["id"].as_str().expect("id").to_string();
+        let drop_id = drop["id"].as_str().expect("id").to_string();
+        saved_state(&path, |v| v["objects"].get(&drop_id).is_some()).await;
+
+        api.post(&format!("/v1/customers/{keep_id}"), &[("name", "After")])
+            .await
+            .ok("update");
+        api.delete(&format!("/v1/webhook_endpoints/{drop_id}"))
+            .await
+            .ok("delete");
+        let bytes = saved_state(&path, |v| {
+            v["objects"][&keep_id]["json"]["name"] == "After"
+                && v["objects"].get(&drop_id).is_none()
+        })
+        .await;
+
+        // A crash: the emulator is not stopped; a new one starts from what was saved so far.
+        let crashed = temp_data_file("incremental-copy");
+        std::fs::create_dir_all(crashed.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&crashed, &bytes).expect("copy");
+        let second = start_sim(with_file(&crashed)).await;
+        api.base = second.base_url.clone();
+        let kept = api
+            .get(&format!("/v1/customers/{keep_id}"), &[])
+            .await
+            .ok("kept");
+        assert_eq!(kept["name"], "After");
+        let gone = api
+            .get(&format!("/v1/webhook_endpoints/{drop_id}"), &[])
+            .await;
+        assert_eq!(gone.status, 404, "{}", gone.body);
+        second.stop().await;
+        sim.stop().await;
+        let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
+        let _ = std::fs::remove_dir_all(crashed.parent().expect("dir"));
+    });
+}
