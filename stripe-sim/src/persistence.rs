@@ -240,9 +240,34 @@ pub fn attach(sim: &crate::server::SharedSim) -> std::io::Result<()> {
 #[derive(Default)]
 struct Cache {
     primed: bool,
-    objects: HashMap<String, Box<RawValue>>,
+    /// Id → (the object's fields but `json`, as an unclosed JSON object; its `json` text,
+    /// shared with the store).
+    objects: HashMap<String, (String, Arc<RawValue>)>,
     /// Key → (`created` of the record, serialized record).
     idempotency: HashMap<String, (i64, Box<RawValue>)>,
+}
+
+/// An object split into its small fields (copied) and its JSON text (shared).
+fn cached(obj: &crate::store::Obj) -> Result<(String, Arc<RawValue>), PersistError> {
+    #[derive(serde::Serialize)]
+    struct Head<'a> {
+        id: &'a str,
+        owner: &'a str,
+        kind: &'a str,
+        seq: u64,
+        created: i64,
+        internal: &'a serde_json::Map<String, Value>,
+    }
+    let mut head = serde_json::to_string(&Head {
+        id: &obj.id,
+        owner: &obj.owner,
+        kind: &obj.kind,
+        seq: obj.seq,
+        created: obj.created,
+        internal: &obj.internal,
+    })?;
+    head.pop(); // the closing brace: `json` is appended when the file is assembled
+    Ok((head, obj.json.shared_text()?))
 }
 
 /// Brings the cache up to date with the store (locked by the caller) and returns every other
@@ -256,14 +281,14 @@ fn refresh(st: &mut State, cache: &mut Cache, full: bool) -> Result<Value, Persi
     if full || !cache.primed {
         cache.objects.clear();
         for (id, obj) in &st.objects {
-            cache.objects.insert(id.clone(), to_raw_value(obj)?);
+            cache.objects.insert(id.clone(), cached(obj)?);
         }
         cache.primed = true;
     } else {
         for id in changed {
             match st.objects.get(&id) {
                 Some(obj) => {
-                    cache.objects.insert(id, to_raw_value(obj)?);
+                    cache.objects.insert(id, cached(obj)?);
                 }
                 None => {
                     cache.objects.remove(&id);
@@ -311,7 +336,7 @@ fn assemble(rest: &Value, cache: &Cache) -> Result<Vec<u8>, PersistError> {
     let approx: usize = cache
         .objects
         .values()
-        .map(|r| r.get().len() + 40)
+        .map(|(head, json)| head.len() + json.get().len() + 16)
         .sum::<usize>()
         + cache
             .idempotency
@@ -331,11 +356,20 @@ fn assemble(rest: &Value, cache: &Cache) -> Result<Vec<u8>, PersistError> {
             out.push(b',');
         }
     }
-    write_map(
-        &mut out,
-        "objects",
-        cache.objects.iter().map(|(k, v)| (k, &**v)),
-    )?;
+    serde_json::to_writer(&mut out, "objects")?;
+    out.extend_from_slice(b":{");
+    for (i, (id, (head, json))) in cache.objects.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, id)?;
+        out.push(b':');
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(b",\"json\":");
+        out.extend_from_slice(json.get().as_bytes());
+        out.push(b'}');
+    }
+    out.push(b'}');
     out.push(b',');
     write_map(
         &mut out,

@@ -30,7 +30,7 @@ pub fn thawed_count() -> usize {
 /// each request and by the ticker's sweep.
 pub struct Json {
     /// The compact text; `None` once the tree has been modified.
-    raw: Option<Box<RawValue>>,
+    raw: Option<std::sync::Arc<RawValue>>,
     tree: OnceCell<Value>,
 }
 
@@ -56,8 +56,17 @@ impl Json {
         if let Some(tree) = self.tree.take() {
             THAWED.fetch_sub(1, Ordering::Relaxed);
             if self.raw.is_none() {
-                self.raw = serde_json::value::to_raw_value(&tree).ok();
+                self.raw = serde_json::value::to_raw_value(&tree).ok().map(Into::into);
             }
+        }
+    }
+
+    /// The compact text, shared rather than copied when the object is at rest (the snapshot
+    /// writer keeps it without doubling the store's memory).
+    pub fn shared_text(&self) -> Result<std::sync::Arc<RawValue>, serde_json::Error> {
+        match (self.tree.get(), &self.raw) {
+            (None, Some(raw)) => Ok(raw.clone()),
+            _ => serde_json::value::to_raw_value(&**self).map(Into::into),
         }
     }
 
@@ -108,7 +117,7 @@ impl std::fmt::Debug for Json {
 impl Serialize for Json {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match (self.tree.get(), &self.raw) {
-            (None, Some(raw)) => raw.serialize(s),
+            (None, Some(raw)) => (**raw).serialize(s),
             _ => (**self).serialize(s),
         }
     }
@@ -116,7 +125,7 @@ impl Serialize for Json {
 
 impl<'de> Deserialize<'de> for Json {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Json, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
+        let raw: std::sync::Arc<RawValue> = Box::<RawValue>::deserialize(d)?.into();
         Ok(Json {
             raw: Some(raw),
             tree: OnceCell::new(),
