@@ -4,9 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -14,43 +12,13 @@ use serde_json::Value;
 use stripe::{AccountId, Client, ClientBuilder, StripeError};
 use stripe_sim::{RunningSim, SimConfig};
 
-/// async-stripe's generated types are deep; unoptimised (de)serialisation needs far more stack
-/// than the 2 MiB default of test threads and tokio workers.
-const STACK: usize = 64 * 1024 * 1024;
-
-/// Runs an async test body on a runtime whose threads all have a large stack.
-pub fn run<F, Fut>(body: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = ()>,
-{
-    let handle = std::thread::Builder::new()
-        .stack_size(STACK)
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_stack_size(STACK)
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            rt.block_on(body());
-        })
-        .expect("spawn test thread");
-    if let Err(panic) = handle.join() {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-static KEY_COUNTER: AtomicU64 = AtomicU64::new(0);
+#[path = "../shared/mod.rs"]
+mod shared;
+pub use shared::{run, unique};
 
 /// A fresh secret key: every distinct key is its own platform in the emulator.
 pub fn fresh_key(tag: &str) -> String {
-    let n = KEY_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("sk_test_{tag}_{nanos}_{n}")
+    format!("sk_test_{}", unique(tag))
 }
 
 pub struct Ctx {

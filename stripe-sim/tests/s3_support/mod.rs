@@ -3,11 +3,9 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -20,41 +18,9 @@ use stripe_sim::{RunningSim, SimConfig};
 /// it fails the test, it is never used to measure time.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
-const STACK: usize = 64 * 1024 * 1024;
-
-/// Runs an async test body on a runtime with big stacks (async-stripe's types are deep).
-pub fn run<F, Fut>(body: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = ()>,
-{
-    let handle = std::thread::Builder::new()
-        .stack_size(STACK)
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_stack_size(STACK)
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            rt.block_on(body());
-        })
-        .expect("spawn test thread");
-    if let Err(panic) = handle.join() {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-pub fn unique(tag: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{tag}_{nanos}_{n}_{}", std::process::id())
-}
+#[path = "../shared/mod.rs"]
+mod shared;
+pub use shared::{run, unique};
 
 pub fn fast_config() -> SimConfig {
     SimConfig {
