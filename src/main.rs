@@ -5,6 +5,11 @@ use marketplace::config::Settings;
 use marketplace::startup::Application;
 use marketplace::telemetry;
 
+// The embedded stripe-sim keeps many small long-lived objects next to short-lived request
+// data; glibc's allocator fragments under that mix (see stripe-sim's benchmark).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for configuration and usage mistakes, distinct from runtime failures (1).
 const EXIT_CONFIG: u8 = 2;
 

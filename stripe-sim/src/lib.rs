@@ -82,10 +82,8 @@ impl RunningSim {
         self.ticker.abort();
         crate::webhooks::detach(&self.sim);
         let sim = self.sim.clone();
+        // The snapshot writer's final save covers everything: the server has stopped.
         let _ = tokio::task::spawn_blocking(move || crate::persistence::stop(&sim)).await;
-        if let Err(e) = save_snapshot(&self.sim) {
-            tracing::warn!(error = %e, "stripe-sim: could not save snapshot");
-        }
     }
 
     /// The running emulator's shared state (for in-crate test helpers and extensions).
@@ -94,9 +92,11 @@ impl RunningSim {
     }
 }
 
+/// Reads a snapshot as a stream: objects are packed one by one as they are read, so loading a
+/// large store never holds the file, or the parsed store, in memory at once.
 fn load_snapshot(path: &std::path::Path) -> std::io::Result<State> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
+    match std::fs::File::open(path) {
+        Ok(f) => serde_json::from_reader(std::io::BufReader::with_capacity(1 << 16, f))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
         Err(e) => Err(e),
@@ -105,14 +105,7 @@ fn load_snapshot(path: &std::path::Path) -> std::io::Result<State> {
 
 /// Writes the whole state to `data_file` (temp file + rename, so a crash never leaves half a file).
 pub fn save_snapshot(sim: &Sim) -> std::io::Result<()> {
-    let Some(path) = &sim.config.data_file else {
-        return Ok(());
-    };
-    let bytes = {
-        let st = sim.state.lock();
-        serde_json::to_vec(&*st).map_err(std::io::Error::other)?
-    };
-    crate::persistence::write_atomic(path, &bytes).map_err(std::io::Error::other)
+    crate::persistence::save_now(sim).map_err(std::io::Error::other)
 }
 
 /// Starts the emulator on an already-bound listener, inside the current tokio runtime.

@@ -4,7 +4,6 @@
 //! old snapshot or the new one, never half of one. Saving is debounced and runs on its own thread,
 //! so a burst of requests costs one write and no request waits for the disk.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,10 +11,10 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 use serde_json::Value;
-use serde_json::value::{RawValue, to_raw_value};
 
-use crate::idempotency::IdemState;
+use crate::idempotency::{IdemRecord, IdemState};
 use crate::store::State;
+use crate::store::packed::Packed;
 
 /// Quiet period after a change before saving: long enough to batch a burst of requests, short
 /// enough that a killed process loses little.
@@ -40,6 +39,8 @@ pub enum PersistError {
     },
     #[error("encoding snapshot: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("writing snapshot: {0}")]
+    Stream(#[from] std::io::Error),
 }
 
 /// Reads a snapshot; `Ok(None)` when the file does not exist yet (first start).
@@ -64,6 +65,15 @@ pub fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Pe
 
 /// Replaces `path` with `bytes` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
+    write_atomic_with(path, |w| Ok(w.write_all(bytes)?))
+}
+
+/// Replaces `path` with what `fill` writes, atomically. The content is streamed to the
+/// temporary file: a large store is never held as one buffer in memory.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), PersistError>,
+) -> Result<(), PersistError> {
     let err = |source| PersistError::Write {
         path: path.to_path_buf(),
         source,
@@ -79,10 +89,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
         .unwrap_or_else(|| "snapshot".into());
     let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
+        let mut f =
+            std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp).map_err(err)?);
+        fill(&mut f)?;
+        let f = f.into_inner().map_err(|e| err(e.into_error()))?;
+        f.sync_all().map_err(err)?;
+        std::fs::rename(&tmp, path).map_err(err)?;
         // Make the rename itself durable.
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
@@ -92,12 +104,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(err)
+    result
 }
 
-/// Produces the bytes to save; called on the snapshot thread. The argument is true for the
-/// final save at stop, which must be complete and consistent.
-pub type Encoder = dyn Fn(bool) -> Result<Vec<u8>, PersistError> + Send + Sync;
+/// Writes the file's content; called on the snapshot thread.
+pub type Encoder = dyn Fn(&mut dyn Write) -> Result<(), PersistError> + Send + Sync;
 
 #[derive(Default)]
 struct Flags {
@@ -184,11 +195,11 @@ fn run(shared: &Shared, path: &Path, debounce: Duration, encode: &Encoder) {
             flags.stopping
         };
         let started = std::time::Instant::now();
-        let encoded = encode(stopping);
+        let written = write_atomic_with(path, encode);
         wait = debounce
             .max(started.elapsed() * MAX_LOCK_SHARE)
             .min(MAX_WAIT);
-        match encoded.and_then(|bytes| write_atomic(path, &bytes)) {
+        match written {
             Ok(()) => {}
             Err(e) => tracing::error!(error = %e, "stripe-sim snapshot failed"),
         }
@@ -214,15 +225,12 @@ pub fn attach(sim: &crate::server::SharedSim) -> std::io::Result<()> {
     let Some(path) = sim.config.data_file.clone() else {
         return Ok(());
     };
-    sim.state.lock().snapshot_changes = Some(Default::default());
     let weak = Arc::downgrade(sim);
-    let cache = Mutex::new(Cache::default());
-    let encoder: Arc<Encoder> = Arc::new(move |full| match weak.upgrade() {
+    let encoder: Arc<Encoder> = Arc::new(move |out| match weak.upgrade() {
         Some(sim) => {
-            let mut cache = cache.lock();
-            let rest = refresh(&mut sim.state.lock(), &mut cache, full)?;
-            // The store is unlocked again: assembling the file only reads the cache.
-            assemble(&rest, &cache)
+            let view = capture(&mut sim.state.lock())?;
+            // The store is unlocked again: unpacking and writing only read the view.
+            view.write(out)
         }
         // Already stopped: `stop` saved the final state.
         None => Err(PersistError::Encode(serde::de::Error::custom(
@@ -234,169 +242,88 @@ pub fn attach(sim: &crate::server::SharedSim) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Each object and finished idempotency record serialized once, and again only when it
-/// changed, so the store lock is held for the changes since the last save rather than for the
-/// whole store (a full store of 100k objects takes long enough to stall every request).
-#[derive(Default)]
-struct Cache {
-    primed: bool,
-    /// Id → (the object's fields but `json`, as an unclosed JSON object; its `json` text,
-    /// shared with the store).
-    objects: HashMap<String, (String, Arc<RawValue>)>,
-    /// Key → (`created` of the record, serialized record).
-    idempotency: HashMap<String, (i64, Box<RawValue>)>,
+/// What a snapshot saves, taken under the store lock: the packed objects and finished
+/// idempotency records are shared, not copied, so the lock is held for a walk over the map
+/// rather than for serializing the store.
+struct View {
+    /// Every other field of the store.
+    rest: Value,
+    objects: Vec<(Arc<str>, Packed)>,
+    idempotency: Vec<(String, IdemRecord)>,
 }
 
-/// An object split into its small fields (copied) and its JSON text (shared).
-fn cached(obj: &crate::store::Obj) -> Result<(String, Arc<RawValue>), PersistError> {
-    #[derive(serde::Serialize)]
-    struct Head<'a> {
-        id: &'a str,
-        owner: &'a str,
-        kind: &'a str,
-        seq: u64,
-        created: i64,
-        internal: &'a serde_json::Map<String, Value>,
-    }
-    let mut head = serde_json::to_string(&Head {
-        id: &obj.id,
-        owner: &obj.owner,
-        kind: &obj.kind,
-        seq: obj.seq,
-        created: obj.created,
-        internal: &obj.internal,
-    })?;
-    head.pop(); // the closing brace: `json` is appended when the file is assembled
-    Ok((head, obj.json.shared_text()?))
-}
-
-/// Brings the cache up to date with the store (locked by the caller) and returns every other
-/// field of the store, serialized. `full` re-serializes everything.
-fn refresh(st: &mut State, cache: &mut Cache, full: bool) -> Result<Value, PersistError> {
-    let changed = st
-        .snapshot_changes
-        .as_mut()
-        .map(std::mem::take)
-        .unwrap_or_default();
-    if full || !cache.primed {
-        cache.objects.clear();
-        for (id, obj) in &st.objects {
-            cache.objects.insert(id.clone(), cached(obj)?);
-        }
-        cache.primed = true;
-    } else {
-        for id in changed {
-            match st.objects.get(&id) {
-                Some(obj) => {
-                    cache.objects.insert(id, cached(obj)?);
-                }
-                None => {
-                    cache.objects.remove(&id);
-                }
-            }
-        }
-    }
-    // Finished records never change until they expire and the key is reused, which gives them
-    // a new `created`; claims still in flight are not saved (they are dropped at load anyway).
-    let mut done = 0;
-    for (key, rec) in &st.idempotency {
-        if !matches!(rec.state, IdemState::Done { .. }) {
-            continue;
-        }
-        done += 1;
-        let stale = full
-            || cache
-                .idempotency
-                .get(key)
-                .is_none_or(|(created, _)| *created != rec.created);
-        if stale {
-            cache
-                .idempotency
-                .insert(key.clone(), (rec.created, to_raw_value(rec)?));
-        }
-    }
-    if cache.idempotency.len() != done {
-        cache.idempotency.retain(|k, _| {
-            st.idempotency
-                .get(k)
-                .is_some_and(|r| matches!(r.state, IdemState::Done { .. }))
-        });
-    }
-    // Everything else is small: serialize the store with its two big maps moved out.
-    let objects = std::mem::take(&mut st.objects);
-    let idempotency = std::mem::take(&mut st.idempotency);
+fn capture(st: &mut State) -> Result<View, PersistError> {
+    st.freeze_touched();
+    let objects = st.objects.packed_entries();
+    // Claims still in flight are not saved: their clients never got an answer and retry.
+    let idempotency = st
+        .idempotency
+        .iter()
+        .filter(|(_, rec)| matches!(rec.state, IdemState::Done { .. }))
+        .map(|(k, rec)| (k.clone(), rec.clone()))
+        .collect();
+    let all_objects = std::mem::take(&mut st.objects);
+    let all_idempotency = std::mem::take(&mut st.idempotency);
     let rest = serde_json::to_value(&*st);
-    st.objects = objects;
-    st.idempotency = idempotency;
-    Ok(rest?)
+    st.objects = all_objects;
+    st.idempotency = all_idempotency;
+    Ok(View {
+        rest: rest?,
+        objects,
+        idempotency,
+    })
 }
 
-/// Writes `{…rest, "objects": {…}, "idempotency": {…}}` — the layout `State` deserializes.
-fn assemble(rest: &Value, cache: &Cache) -> Result<Vec<u8>, PersistError> {
-    let approx: usize = cache
-        .objects
-        .values()
-        .map(|(head, json)| head.len() + json.get().len() + 16)
-        .sum::<usize>()
-        + cache
-            .idempotency
-            .values()
-            .map(|(_, r)| r.get().len() + 60)
-            .sum::<usize>();
-    let mut out = Vec::with_capacity(approx + 4096);
-    out.push(b'{');
-    if let Value::Object(fields) = rest {
-        for (k, v) in fields {
-            if k == "objects" || k == "idempotency" {
-                continue;
+impl View {
+    /// Writes `{…rest, "objects": {…}, "idempotency": {…}}` — the layout `State` deserializes.
+    fn write(&self, out: &mut dyn Write) -> Result<(), PersistError> {
+        out.write_all(b"{")?;
+        if let Value::Object(fields) = &self.rest {
+            for (k, v) in fields {
+                if k == "objects" || k == "idempotency" {
+                    continue;
+                }
+                serde_json::to_writer(&mut *out, k)?;
+                out.write_all(b":")?;
+                serde_json::to_writer(&mut *out, v)?;
+                out.write_all(b",")?;
             }
-            serde_json::to_writer(&mut out, k)?;
-            out.push(b':');
-            serde_json::to_writer(&mut out, v)?;
-            out.push(b',');
         }
-    }
-    serde_json::to_writer(&mut out, "objects")?;
-    out.extend_from_slice(b":{");
-    for (i, (id, (head, json))) in cache.objects.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+        out.write_all(b"\"objects\":{")?;
+        for (i, (id, packed)) in self.objects.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, &**id)?;
+            out.write_all(b":")?;
+            let text = packed
+                .unpack()
+                .map_err(|e| PersistError::Encode(serde::ser::Error::custom(e)))?;
+            out.write_all(text.as_bytes())?;
         }
-        serde_json::to_writer(&mut out, id)?;
-        out.push(b':');
-        out.extend_from_slice(head.as_bytes());
-        out.extend_from_slice(b",\"json\":");
-        out.extend_from_slice(json.get().as_bytes());
-        out.push(b'}');
+        out.write_all(b"},\"idempotency\":{")?;
+        for (i, (key, rec)) in self.idempotency.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, key)?;
+            out.write_all(b":")?;
+            serde_json::to_writer(&mut *out, rec)?;
+        }
+        out.write_all(b"}}")?;
+        Ok(())
     }
-    out.push(b'}');
-    out.push(b',');
-    write_map(
-        &mut out,
-        "idempotency",
-        cache.idempotency.iter().map(|(k, (_, v))| (k, &**v)),
-    )?;
-    out.push(b'}');
-    Ok(out)
 }
 
-fn write_map<'a>(
-    out: &mut Vec<u8>,
-    name: &str,
-    entries: impl Iterator<Item = (&'a String, &'a RawValue)>,
-) -> Result<(), PersistError> {
-    serde_json::to_writer(&mut *out, name)?;
-    out.extend_from_slice(b":{");
-    for (i, (k, v)) in entries.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        serde_json::to_writer(&mut *out, k)?;
-        out.push(b':');
-        out.extend_from_slice(v.get().as_bytes());
-    }
-    out.push(b'}');
-    Ok(())
+/// Saves the store now (blocking), with the same streaming writer as the background saves.
+pub fn save_now(sim: &crate::server::Sim) -> Result<(), PersistError> {
+    let Some(path) = &sim.config.data_file else {
+        return Ok(());
+    };
+    write_atomic_with(path, |out| {
+        let view = capture(&mut sim.state.lock())?;
+        view.write(out)
+    })
 }
 
 /// Notes that the store changed; the snapshot thread saves it shortly after.
@@ -462,7 +389,9 @@ mod tests {
         let counter = Arc::new(AtomicU64::new(0));
         let c = counter.clone();
         let encoder: Arc<Encoder> =
-            Arc::new(move |_| Ok(c.load(Ordering::SeqCst).to_string().into_bytes()));
+            Arc::new(
+                move |out| Ok(out.write_all(c.load(Ordering::SeqCst).to_string().as_bytes())?),
+            );
         // A debounce far longer than the test: only `stop` can cause the write.
         let snap =
             Snapshotter::start(path.clone(), Duration::from_secs(3600), encoder).expect("start");
@@ -479,7 +408,7 @@ mod tests {
     #[test]
     fn dirty_marks_are_saved_without_stop() {
         let path = temp_path("state.json");
-        let encoder: Arc<Encoder> = Arc::new(|_| Ok(b"7".to_vec()));
+        let encoder: Arc<Encoder> = Arc::new(|out| Ok(out.write_all(b"7")?));
         let snap =
             Snapshotter::start(path.clone(), Duration::from_millis(1), encoder).expect("start");
         snap.mark_dirty();

@@ -74,6 +74,13 @@ async fn api(req: HttpRequest, body: web::Bytes, sim: web::Data<SharedSim>) -> H
     if out.replayed {
         resp.insert_header(("Idempotent-Replayed", "true"));
     }
+    // Stripe names the connected account a request acted on (clients expose it, e.g.
+    // stripe-node's `lastResponse.stripeAccount`); not when the account was refused.
+    if !matches!(out.status, 401 | 403)
+        && let Some(acct) = header(&req, "stripe-account")
+    {
+        resp.insert_header(("Stripe-Account", acct));
+    }
     resp.body(out.body)
 }
 
@@ -162,9 +169,16 @@ async fn handle(
                             ));
                         }
                         IdemState::Done { status, body } => {
+                            let body = body.unpack().map_err(|_| {
+                                ApiError::new(
+                                    500,
+                                    "api_error",
+                                    "An unknown error occurred while processing your request.",
+                                )
+                            })?;
                             return Ok(Outcome {
                                 status: *status,
-                                body: body.clone(),
+                                body,
                                 replayed: true,
                                 idempotency_key: idem_key.clone(),
                             });
@@ -236,7 +250,7 @@ async fn handle(
                 if let Some(rec) = st.idempotency.get_mut(&rk) {
                     rec.state = IdemState::Done {
                         status: out.status,
-                        body: out.body.clone(),
+                        body: crate::store::packed::Packed::pack(&out.body),
                     };
                 }
             } else {
@@ -279,9 +293,7 @@ pub async fn ticker(sim: SharedSim) {
         {
             after_change(&sim, &mut st);
         }
+        // Anything thawed outside a request (there should be nothing) is packed again here.
         st.freeze_touched();
-        if crate::store::thawed_count() > 0 {
-            st.freeze_all();
-        }
     }
 }

@@ -101,8 +101,8 @@ pub fn balances(st: &State, account: &str) -> BTreeMap<String, (i64, i64)> {
     let now = st.now();
     let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for id in st.ids_of(account, TXN_KIND) {
-        // Scans must not go through `st.get` (it would queue every id for re-freezing).
-        let Some(t) = st.objects.get(id) else {
+        // `peek`, not `get`: a scan must not keep every transaction parsed until the request ends.
+        let Some(t) = st.peek(id) else {
             continue;
         };
         let (currency, net, available_on) = match (

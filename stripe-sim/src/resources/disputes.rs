@@ -438,17 +438,14 @@ fn list(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
 pub fn expire_unanswered(st: &mut State, request: &EventRequest) -> usize {
     let now = st.now();
     let due: Vec<(String, String)> = st
-        .objects
-        .values()
+        .scan(KIND)
         .filter(|o| {
-            o.kind == KIND
-                && matches!(
-                    o.json["status"].as_str(),
-                    Some("needs_response") | Some("warning_needs_response")
-                )
-                && o.json["evidence_details"]["due_by"]
-                    .as_i64()
-                    .is_some_and(|d| d <= now)
+            matches!(
+                o.json["status"].as_str(),
+                Some("needs_response") | Some("warning_needs_response")
+            ) && o.json["evidence_details"]["due_by"]
+                .as_i64()
+                .is_some_and(|d| d <= now)
         })
         .map(|o| (o.owner.clone(), o.id.clone()))
         .collect();

@@ -350,11 +350,9 @@ pub fn mark_failed(
 pub fn pay_due(st: &mut State, request: &EventRequest) -> usize {
     let now = st.now();
     let due: Vec<(String, String)> = st
-        .objects
-        .values()
+        .scan(KIND)
         .filter(|o| {
-            o.kind == KIND
-                && o.json["status"] == "pending"
+            o.json["status"] == "pending"
                 && o.json["arrival_date"].as_i64().is_some_and(|a| a <= now)
         })
         .map(|o| (o.owner.clone(), o.id.clone()))

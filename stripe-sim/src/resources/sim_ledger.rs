@@ -76,15 +76,7 @@ pub fn balance_json(st: &State, account: &str) -> Value {
 
 /// Available balances of every account, to find what advance-time made available.
 pub fn all_available(st: &State) -> BTreeMap<String, BTreeMap<String, i64>> {
-    let mut accounts: Vec<String> = st
-        .objects
-        .values()
-        .filter(|o| o.kind == balance::TXN_KIND)
-        .map(|o| o.owner.clone())
-        .collect();
-    accounts.sort();
-    accounts.dedup();
-    accounts
+    st.owners_of(balance::TXN_KIND)
         .into_iter()
         .map(|a| {
             let b = balance::balances(st, &a)
@@ -104,11 +96,16 @@ pub fn announce_available(
     request: &EventRequest,
 ) -> usize {
     let now = st.now();
-    for o in st.objects.values_mut() {
-        if o.kind == balance::TXN_KIND
-            && o.json["status"] == "pending"
-            && o.json["available_on"].as_i64().is_some_and(|a| a <= now)
-        {
+    let now_available: Vec<String> = st
+        .scan(balance::TXN_KIND)
+        .filter(|o| {
+            o.json["status"] == "pending"
+                && o.json["available_on"].as_i64().is_some_and(|a| a <= now)
+        })
+        .map(|o| o.id.clone())
+        .collect();
+    for id in now_available {
+        if let Some(o) = st.get_mut(&id) {
             o.json["status"] = json!("available");
         }
     }
@@ -145,11 +142,9 @@ pub fn expire_authorizations(st: &mut State, request: &EventRequest) -> usize {
     const AUTHORIZATION_SECS: i64 = 7 * 24 * 3600;
     let now = st.now();
     let due: Vec<(String, String)> = st
-        .objects
-        .values()
+        .scan("payment_intent")
         .filter(|o| {
-            o.kind == "payment_intent"
-                && o.json["status"] == "requires_capture"
+            o.json["status"] == "requires_capture"
                 && o.json["created"]
                     .as_i64()
                     .is_some_and(|c| c + AUTHORIZATION_SECS <= now)

@@ -134,7 +134,7 @@ pub fn mark_delivered(st: &mut State, event_id: &str, endpoint_id: &str) {
 /// Endpoints deleted or disabled since then are dropped.
 pub fn resume_deliveries(st: &State) -> Vec<Delivery> {
     let mut out = Vec::new();
-    for event in st.objects.values().filter(|o| o.kind == "event") {
+    for event in st.scan("event") {
         let Some(Value::Array(ids)) = event.internal.get(RETRYING) else {
             continue;
         };
