@@ -27,8 +27,44 @@ pub struct IdemRecord {
     pub state: IdemState,
 }
 
-pub fn record_key(account: &str, key: &str) -> String {
-    format!("{account}|{key}")
+/// A record's key: a 128-bit digest of the account and the client's key. Records are only
+/// ever looked up, never listed, and a key can be 255 characters: the digest keeps each of the
+/// (many) records small. Snapshots hold it as hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecordKey([u8; 16]);
+
+pub fn record_key(account: &str, key: &str) -> RecordKey {
+    RecordKey(digest(&format!("{account}|{key}")))
+}
+
+fn digest(text: &str) -> [u8; 16] {
+    let full: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
+/// Hex of the digest; text that is not (a snapshot from before digests: `"{account}|{key}"`
+/// or the canonical request) is digested instead, so keys used before an upgrade still match.
+fn digest_from_text(text: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    match hex::decode_to_slice(text.as_bytes(), &mut out) {
+        Ok(()) => out,
+        Err(_) => digest(text),
+    }
+}
+
+impl Serialize for RecordKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RecordKey, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        Ok(RecordKey(digest_from_text(&text)))
+    }
 }
 
 fn canonical(v: &Value) -> Value {
@@ -47,23 +83,17 @@ fn canonical(v: &Value) -> Value {
     }
 }
 
-/// What identifies a request for idempotency: a SHA-256 of method, path and canonical
+/// What identifies a request for idempotency: a 128-bit digest of method, path and canonical
 /// parameters. Parameter order does not matter; values and nesting do. A digest rather than
 /// the text, because a record lives 24 h and the parameters can be kilobytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fingerprint([u8; 32]);
-
-impl Fingerprint {
-    fn of_text(text: &str) -> Fingerprint {
-        Fingerprint(Sha256::digest(text.as_bytes()).into())
-    }
-}
+pub struct Fingerprint([u8; 16]);
 
 pub fn fingerprint(method: &str, path: &str, params: &Map<String, Value>) -> Fingerprint {
-    Fingerprint::of_text(&format!(
+    Fingerprint(digest(&format!(
         "{method} {path} {}",
         canonical(&Value::Object(params.clone()))
-    ))
+    )))
 }
 
 impl Serialize for Fingerprint {
@@ -72,16 +102,10 @@ impl Serialize for Fingerprint {
     }
 }
 
-/// Snapshots written before fingerprints were digests hold the canonical text; it is hashed
-/// at load so keys used before an upgrade still replay.
 impl<'de> Deserialize<'de> for Fingerprint {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Fingerprint, D::Error> {
         let text = std::borrow::Cow::<str>::deserialize(d)?;
-        let mut digest = [0u8; 32];
-        match hex::decode_to_slice(text.as_bytes(), &mut digest) {
-            Ok(()) => Ok(Fingerprint(digest)),
-            Err(_) => Ok(Fingerprint::of_text(&text)),
-        }
+        Ok(Fingerprint(digest_from_text(&text)))
     }
 }
 
@@ -145,5 +169,16 @@ mod tests {
         });
         let old: IdemRecord = serde_json::from_value(old).expect("old record");
         assert_eq!(old.fingerprint, fp);
+    }
+
+    #[test]
+    fn record_keys_are_per_account_and_old_text_keys_still_match() {
+        let k = record_key("acct_1", "order-7");
+        assert_ne!(k, record_key("acct_2", "order-7"));
+        assert_ne!(k, record_key("acct_1", "order-8"));
+        let saved = serde_json::to_string(&k).unwrap_or_default();
+        assert_eq!(serde_json::from_str::<RecordKey>(&saved).ok(), Some(k));
+        let old: Option<RecordKey> = serde_json::from_str("\"acct_1|order-7\"").ok();
+        assert_eq!(old, Some(k));
     }
 }

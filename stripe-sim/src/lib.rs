@@ -48,6 +48,10 @@ pub struct SimConfig {
     pub webhook_retry_delays: Vec<Duration>,
     /// actix worker threads (embedded use: 1 or 2).
     pub workers: usize,
+    /// How many of the most recently written objects stay compressed one by one; older ones
+    /// are sealed into blocks of 32 (about half the memory, ~20 µs more to read one). Small
+    /// values exercise sealing in tests.
+    pub hot_objects: usize,
 }
 
 impl Default for SimConfig {
@@ -61,6 +65,7 @@ impl Default for SimConfig {
                 .map(|h| Duration::from_secs_f64(h * 3600.0))
                 .collect(),
             workers: 2,
+            hot_objects: store::DEFAULT_HOT_OBJECTS,
         }
     }
 }
@@ -117,10 +122,11 @@ pub async fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<
         addr.ip().to_string()
     };
     let base_url = format!("http://{host}:{}", addr.port());
-    let state = match &config.data_file {
+    let mut state = match &config.data_file {
         Some(p) => load_snapshot(p)?,
         None => State::default(),
     };
+    state.objects.set_hot_limit(config.hot_objects);
     let sim: SharedSim = Arc::new(Sim {
         state: Mutex::new(state),
         routes: resources::routes(),

@@ -1,4 +1,4 @@
-//! `stripe-sim [--addr 127.0.0.1:12111] [--data FILE]`
+//! `stripe-sim [--addr 127.0.0.1:12111] [--data FILE] [--hot-objects N]`
 
 use std::path::PathBuf;
 
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn usage() -> ! {
-    eprintln!("usage: stripe-sim [--addr 127.0.0.1:12111] [--data FILE]");
+    eprintln!("usage: stripe-sim [--addr 127.0.0.1:12111] [--data FILE] [--hot-objects N]");
     std::process::exit(2)
 }
 
@@ -21,11 +21,18 @@ async fn main() -> std::io::Result<()> {
         .init();
     let mut addr = "127.0.0.1:12111".to_string();
     let mut data: Option<PathBuf> = None;
+    let mut hot_objects = stripe_sim::store::DEFAULT_HOT_OBJECTS;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--addr" => addr = args.next().unwrap_or_else(|| usage()),
             "--data" => data = Some(PathBuf::from(args.next().unwrap_or_else(|| usage()))),
+            "--hot-objects" => {
+                hot_objects = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
             "-h" | "--help" => usage(),
             _ => usage(),
         }
@@ -33,6 +40,7 @@ async fn main() -> std::io::Result<()> {
     let listener = std::net::TcpListener::bind(&addr)?;
     let config = stripe_sim::SimConfig {
         data_file: data,
+        hot_objects,
         ..Default::default()
     };
     let sim = stripe_sim::start(listener, config).await?;

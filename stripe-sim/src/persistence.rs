@@ -12,9 +12,9 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 use serde_json::Value;
 
-use crate::idempotency::{IdemRecord, IdemState};
+use crate::idempotency::{IdemRecord, IdemState, RecordKey};
 use crate::store::State;
-use crate::store::packed::Packed;
+use crate::store::Stored;
 
 /// Quiet period after a change before saving: long enough to batch a burst of requests, short
 /// enough that a killed process loses little.
@@ -41,6 +41,8 @@ pub enum PersistError {
     Encode(#[from] serde_json::Error),
     #[error("writing snapshot: {0}")]
     Stream(#[from] std::io::Error),
+    #[error(transparent)]
+    Unreadable(#[from] crate::store::Unreadable),
 }
 
 /// Reads a snapshot; `Ok(None)` when the file does not exist yet (first start).
@@ -248,19 +250,19 @@ pub fn attach(sim: &crate::server::SharedSim) -> std::io::Result<()> {
 struct View {
     /// Every other field of the store.
     rest: Value,
-    objects: Vec<(Arc<str>, Packed)>,
-    idempotency: Vec<(String, IdemRecord)>,
+    objects: Stored,
+    idempotency: Vec<(RecordKey, IdemRecord)>,
 }
 
 fn capture(st: &mut State) -> Result<View, PersistError> {
     st.freeze_touched();
-    let objects = st.objects.packed_entries();
+    let objects = st.objects.stored();
     // Claims still in flight are not saved: their clients never got an answer and retry.
     let idempotency = st
         .idempotency
         .iter()
         .filter(|(_, rec)| matches!(rec.state, IdemState::Done { .. }))
-        .map(|(k, rec)| (k.clone(), rec.clone()))
+        .map(|(k, rec)| (*k, rec.clone()))
         .collect();
     let all_objects = std::mem::take(&mut st.objects);
     let all_idempotency = std::mem::take(&mut st.idempotency);
@@ -276,7 +278,7 @@ fn capture(st: &mut State) -> Result<View, PersistError> {
 
 impl View {
     /// Writes `{…rest, "objects": {…}, "idempotency": {…}}` — the layout `State` deserializes.
-    fn write(&self, out: &mut dyn Write) -> Result<(), PersistError> {
+    fn write(self, out: &mut dyn Write) -> Result<(), PersistError> {
         out.write_all(b"{")?;
         if let Value::Object(fields) = &self.rest {
             for (k, v) in fields {
@@ -290,17 +292,17 @@ impl View {
             }
         }
         out.write_all(b"\"objects\":{")?;
-        for (i, (id, packed)) in self.objects.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        self.objects.for_each(|id, text| {
+            if !first {
                 out.write_all(b",")?;
             }
-            serde_json::to_writer(&mut *out, &**id)?;
+            first = false;
+            serde_json::to_writer(&mut *out, id)?;
             out.write_all(b":")?;
-            let text = packed
-                .unpack()
-                .map_err(|e| PersistError::Encode(serde::ser::Error::custom(e)))?;
             out.write_all(text.as_bytes())?;
-        }
+            Ok::<(), PersistError>(())
+        })?;
         out.write_all(b"},\"idempotency\":{")?;
         for (i, (key, rec)) in self.idempotency.iter().enumerate() {
             if i > 0 {

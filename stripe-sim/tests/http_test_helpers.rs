@@ -451,3 +451,80 @@ fn advancing_time_makes_pending_funds_available() {
         sim.stop().await;
     });
 }
+
+#[test]
+fn store_stats_count_objects_and_sealed_ones_stay_readable_and_writable() {
+    run(|| async {
+        // fast_config keeps only 4 objects hot: 150 customers fill two sealed blocks.
+        let sim = start_sim(fast_config()).await;
+        let api = Api::new(&sim.base_url);
+        let mut ids = Vec::new();
+        for i in 0..150 {
+            let name = format!("n{i}");
+            let c = api
+                .post("/v1/customers", &[("name", name.as_str())])
+                .await
+                .ok("create customer");
+            ids.push(c["id"].as_str().expect("id").to_string());
+        }
+        let stats = api.get("/v1/test_helpers/store", &[]).await.ok("stats");
+        assert_eq!(stats["object"], "test_helpers.store");
+        assert!(
+            stats["objects"].as_u64().expect("objects") >= 150,
+            "{stats}"
+        );
+        assert!(
+            stats["sealed_blocks"].as_u64().expect("blocks") >= 2,
+            "{stats}"
+        );
+        assert!(stats["hot_objects"].as_u64().expect("hot") < 150, "{stats}");
+
+        // The oldest customer sits in a block: it reads, updates and lists like any other.
+        let first = &ids[0];
+        let got = api
+            .get(&format!("/v1/customers/{first}"), &[])
+            .await
+            .ok("get");
+        assert_eq!(got["name"], "n0");
+        let upd = api
+            .post(&format!("/v1/customers/{first}"), &[("name", "renamed")])
+            .await
+            .ok("update");
+        assert_eq!(upd["name"], "renamed");
+        let again = api
+            .get(&format!("/v1/customers/{first}"), &[])
+            .await
+            .ok("get again");
+        assert_eq!(again["name"], "renamed");
+        let mut listed = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut q = vec![("limit", "100")];
+            if let Some(a) = &after {
+                q.push(("starting_after", a.as_str()));
+            }
+            let page = api.get("/v1/customers", &q).await.ok("list");
+            let data = page["data"].as_array().expect("data").clone();
+            listed.extend(
+                data.iter()
+                    .filter_map(|c| c["id"].as_str().map(String::from)),
+            );
+            after = listed.last().cloned();
+            if page["has_more"] != true {
+                break;
+            }
+        }
+        listed.reverse();
+        assert_eq!(listed, ids, "every customer, newest first");
+
+        // Only the platform may ask.
+        let connected = api
+            .post("/v1/accounts", &[("type", "express")])
+            .await
+            .ok("account");
+        let acct = connected["id"].as_str().expect("acct");
+        let refused = api.get_on(acct, "/v1/test_helpers/store", &[]).await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        sim.stop().await;
+    })
+}

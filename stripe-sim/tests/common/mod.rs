@@ -48,6 +48,9 @@ impl Ctx {
             data_file: None,
             webhook_retry_delays: vec![Duration::from_millis(50), Duration::from_millis(100)],
             workers: 2,
+            // Seal all but the newest few objects into blocks, so that every test also reads
+            // and changes objects at rest in blocks.
+            hot_objects: 4,
         };
         let sim = stripe_sim::start(listener, config)
             .await

@@ -28,6 +28,8 @@ pub async fn start() -> Api {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let config = stripe_sim::SimConfig {
         workers: 2,
+        // Every test also reads and changes objects sealed in blocks.
+        hot_objects: 4,
         ..Default::default()
     };
     let sim = stripe_sim::start(listener, config).await.unwrap();

@@ -27,6 +27,8 @@ pub fn fast_config() -> SimConfig {
         data_file: None,
         webhook_retry_delays: vec![Duration::from_millis(20), Duration::from_millis(40)],
         workers: 2,
+        // Every test also reads and changes objects sealed in blocks.
+        hot_objects: 4,
     }
 }
 
