@@ -516,6 +516,23 @@ fn store_stats_count_objects_and_sealed_ones_stay_readable_and_writable() {
         }
         listed.reverse();
         assert_eq!(listed, ids, "every customer, newest first");
+        // A page just newer than a cursor deep in the sealed part, newest first.
+        let page = api
+            .get(
+                "/v1/customers",
+                &[("limit", "5"), ("ending_before", ids[10].as_str())],
+            )
+            .await
+            .ok("page before");
+        let got: Vec<&str> = page["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        let want: Vec<&str> = ids[11..16].iter().rev().map(String::as_str).collect();
+        assert_eq!(got, want);
+        assert_eq!(page["has_more"], true);
 
         // Only the platform may ask.
         let connected = api

@@ -231,12 +231,34 @@ struct IdOnly<'a> {
     id: Cow<'a, str>,
 }
 
+/// One account's objects of one kind.
+#[derive(Default)]
+struct IndexList {
+    /// Oldest first.
+    ids: Vec<Arc<str>>,
+    /// Largest `created` seen.
+    newest_created: i64,
+    /// Set if some object was created with an earlier `created` than one before it (only a
+    /// wall clock stepping back can do that): then creation order is not `created` order.
+    out_of_order: bool,
+}
+
+impl IndexList {
+    fn push(&mut self, id: Arc<str>, created: i64) {
+        if !self.ids.is_empty() && created < self.newest_created {
+            self.out_of_order = true;
+        }
+        self.newest_created = self.newest_created.max(created);
+        self.ids.push(id);
+    }
+}
+
 /// The object map and its per-(owner, kind) index (ids are shared between the two), and the
 /// sealed blocks.
 pub struct Objects {
     map: HashMap<Arc<str>, Slot>,
     /// `"{owner}|{kind}"` → object ids in creation order (oldest first). Rebuilt at load.
-    index: HashMap<String, Vec<Arc<str>>>,
+    index: HashMap<String, IndexList>,
     /// Sealed blocks by number; numbers are never reused (`last_block` relies on it).
     blocks: Vec<Option<BlockEntry>>,
     /// Objects packed on their own, oldest first. May also hold ids since sealed, changed
@@ -303,18 +325,24 @@ impl<'de> Deserialize<'de> for Objects {
                 mut a: A,
             ) -> Result<Objects, A::Error> {
                 let mut out = Objects::default();
-                let mut order: HashMap<Arc<str>, u64> = HashMap::new();
+                let mut order: HashMap<Arc<str>, (u64, i64)> = HashMap::new();
                 while let Some((_, obj)) = a.next_entry::<Cow<'de, str>, Obj>()? {
-                    let seq = obj.seq;
+                    let (seq, created) = (obj.seq, obj.created);
                     let id = out.add(obj);
                     out.freeze(&id);
-                    order.insert(id, seq);
+                    order.insert(id, (seq, created));
                 }
                 // Entries come in any order; lists need creation order, and sealing in
                 // creation order keeps related objects together.
-                let by_seq = |id: &Arc<str>| order.get(id).copied().unwrap_or(0);
-                for ids in out.index.values_mut() {
+                let by_seq = |id: &Arc<str>| order.get(id).map_or(0, |o| o.0);
+                for list in out.index.values_mut() {
+                    let mut ids = std::mem::take(&mut list.ids);
                     ids.sort_by_key(by_seq);
+                    *list = IndexList::default();
+                    for id in ids {
+                        let created = order.get(&id).map_or(0, |o| o.1);
+                        list.push(id, created);
+                    }
                 }
                 out.hot.make_contiguous().sort_by_key(by_seq);
                 out.seal(usize::MAX);
@@ -334,7 +362,7 @@ impl Objects {
         self.index
             .entry(index_key(&obj.owner, &obj.kind))
             .or_default()
-            .push(id.clone());
+            .push(id.clone(), obj.created);
         let slot = Slot {
             at: At::Changed,
             live: OnceCell::from(Box::new(obj)),
@@ -353,10 +381,10 @@ impl Objects {
         if let At::Cold { block, pos } = slot.at {
             self.release(block, pos);
         }
-        if let Some(ids) = self.index.get_mut(&index_key(&obj.owner, &obj.kind))
-            && let Some(pos) = ids.iter().rposition(|x| **x == *id)
+        if let Some(list) = self.index.get_mut(&index_key(&obj.owner, &obj.kind))
+            && let Some(pos) = list.ids.iter().rposition(|x| **x == *id)
         {
-            ids.remove(pos);
+            list.ids.remove(pos);
         }
         Some(obj)
     }
@@ -686,7 +714,7 @@ impl State {
             .index
             .iter()
             .filter(move |(k, _)| k.rsplit_once('|').is_some_and(|(_, kd)| kd == kind))
-            .flat_map(|(_, ids)| ids.iter())
+            .flat_map(|(_, list)| list.ids.iter())
             .filter_map(|id| self.peek(id))
     }
 
@@ -696,7 +724,7 @@ impl State {
             .objects
             .index
             .iter()
-            .filter(|(_, ids)| !ids.is_empty())
+            .filter(|(_, list)| !list.ids.is_empty())
             .filter_map(|(k, _)| k.rsplit_once('|'))
             .filter(|(_, kd)| *kd == kind)
             .map(|(owner, _)| owner.to_string())
@@ -729,8 +757,17 @@ impl State {
         self.objects
             .index
             .get(&index_key(owner, kind))
-            .map(Vec::as_slice)
+            .map(|l| l.ids.as_slice())
             .unwrap_or(&[])
+    }
+
+    /// Whether `ids_of(owner, kind)` is also in `created` order, which lets lists walk it from
+    /// the newest end and stop after a page instead of reading and sorting every object.
+    pub fn ids_in_created_order(&self, owner: &str, kind: &str) -> bool {
+        self.objects
+            .index
+            .get(&index_key(owner, kind))
+            .is_none_or(|l| !l.out_of_order)
     }
 
     /// Removes an object entirely (deleted customers, detached tokens…).
@@ -856,6 +893,37 @@ mod tests {
         assert_eq!(ids, ["ch_3"]);
         assert!(back.find("acct_1", "charge", "ch_2").is_none());
         assert!(back.find("acct_2", "charge", "ch_2").is_some());
+    }
+
+    #[test]
+    fn an_object_created_before_an_older_one_marks_its_list_out_of_order() {
+        let mut st = State::default();
+        for (id, created) in [("ch_1", 10), ("ch_2", 10), ("ch_3", 11)] {
+            st.insert(
+                "acct_1",
+                json!({"id": id, "object": "charge", "created": created}),
+                Map::new(),
+            );
+        }
+        assert!(st.ids_in_created_order("acct_1", "charge"));
+        st.insert(
+            "acct_1",
+            json!({"id": "ch_4", "object": "charge", "created": 9}),
+            Map::new(),
+        );
+        st.freeze_touched();
+        assert!(!st.ids_in_created_order("acct_1", "charge"));
+        assert!(st.ids_in_created_order("acct_2", "charge"));
+        // Rebuilt at load from `seq` and `created`.
+        let back: State = serde_json::from_str(&serde_json::to_string(&st).unwrap_or_default())
+            .unwrap_or_default();
+        assert!(!back.ids_in_created_order("acct_1", "charge"));
+        let ids: Vec<&str> = back
+            .ids_of("acct_1", "charge")
+            .iter()
+            .map(|i| &**i)
+            .collect();
+        assert_eq!(ids, ["ch_1", "ch_2", "ch_3", "ch_4"]);
     }
 
     #[test]
