@@ -98,6 +98,28 @@ fn cursor<'a>(
     Err(ApiError::no_such(kind, &id, param))
 }
 
+/// The objects at `positions` of `ids` that the list shows, at most `max`.
+fn matching<'a>(
+    ctx: &'a Ctx,
+    ids: &[std::sync::Arc<str>],
+    positions: &mut dyn Iterator<Item = usize>,
+    matches: &dyn Fn(&Obj) -> ApiResult<bool>,
+    max: usize,
+) -> ApiResult<Vec<&'a Obj>> {
+    let mut out = Vec::new();
+    for i in positions {
+        if out.len() == max {
+            break;
+        }
+        if let Some(o) = ctx.st.get(&ids[i])
+            && matches(o)?
+        {
+            out.push(o);
+        }
+    }
+    Ok(out)
+}
+
 /// Walks the index from the cursor (or the newest end) and reads only as many objects as one
 /// page needs: on a large account, a page costs the same as on a small one. Requires the index
 /// to be in `created` order, so that creation order is the list's order.
@@ -112,20 +134,9 @@ fn walk_page<'a>(
     let ids = ctx.st.ids_of(owner, kind);
     let after = cursor(ctx, ids, p, "starting_after", kind, matches)?;
     let before = cursor(ctx, ids, p, "ending_before", kind, matches)?;
-    let take = |range: &mut dyn Iterator<Item = usize>| -> ApiResult<Vec<&'a Obj>> {
-        let mut out = Vec::new();
-        for i in range {
-            if let Some(o) = ctx.st.get(&ids[i])
-                && matches(o)?
-            {
-                out.push(o);
-                if out.len() > limit {
-                    break;
-                }
-            }
-        }
-        Ok(out)
-    };
+    // One more than the page, to tell whether there is more.
+    let take =
+        |range: &mut dyn Iterator<Item = usize>| matching(ctx, ids, range, matches, limit + 1);
     let (mut page, newer_first) = match (after, before) {
         (Some((i, _)), _) => (take(&mut (0..i).rev())?, true),
         (None, Some((i, _))) => (take(&mut (i + 1..ids.len()))?, false),
@@ -149,14 +160,8 @@ fn sorted_page<'a>(
     limit: usize,
     matches: &dyn Fn(&Obj) -> ApiResult<bool>,
 ) -> ApiResult<Page<'a>> {
-    let mut items: Vec<&Obj> = Vec::new();
-    for id in ctx.st.ids_of(owner, kind) {
-        if let Some(o) = ctx.st.get(id)
-            && matches(o)?
-        {
-            items.push(o);
-        }
-    }
+    let ids = ctx.st.ids_of(owner, kind);
+    let mut items = matching(ctx, ids, &mut (0..ids.len()), matches, usize::MAX)?;
     // Newest first; `seq` orders objects created within the same second.
     items.sort_by_key(|o| std::cmp::Reverse((o.created, o.seq)));
 

@@ -25,42 +25,12 @@ fi
 (cd "$here" && npm ci --quiet --no-audit --no-fund --loglevel=error >/dev/null)
 
 cd "$repo"
-cargo build --quiet -p stripe-sim --bin stripe-sim
-target_dir="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
-bin="$target_dir/debug/stripe-sim"
-
-workdir="$(mktemp -d)"
-sim_pid=""
-cleanup() {
-    if [[ -n "$sim_pid" ]]; then
-        kill "$sim_pid" 2>/dev/null || true
-        wait "$sim_pid" 2>/dev/null || true
-    fi
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-# Ask the kernel for a free loopback port; the tiny race with another process is acceptable here.
-port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-"$bin" --addr "127.0.0.1:$port" --data "$workdir/sim.json" >"$workdir/sim.log" 2>&1 &
-sim_pid=$!
-
-for _ in $(seq 1 150); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        break
-    fi
-    if ! kill -0 "$sim_pid" 2>/dev/null; then
-        echo "stripe-sim exited early:" >&2
-        cat "$workdir/sim.log" >&2
-        exit 1
-    fi
-    sleep 0.2
-done
+source "$here/../start-sim.sh"
+start_sim
 
 status=0
-STRIPE_SIM_URL="http://127.0.0.1:$port" node --test --test-reporter=spec "$@" "$here"/*.test.js || status=$?
+node --test --test-reporter=spec "$@" "$here"/*.test.js || status=$?
 if [[ $status -ne 0 ]]; then
-    echo "--- stripe-sim log (last 40 lines) ---" >&2
-    tail -n 40 "$workdir/sim.log" >&2
+    sim_log_tail
 fi
 exit "$status"
