@@ -180,15 +180,15 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// Calls `f(id, text)` for every object; each block is decompressed once.
+    /// Calls `f(id, text)` for every object, oldest blocks first; each block is decompressed
+    /// once.
     pub fn for_each<E: From<Unreadable>>(
         &self,
         mut f: impl FnMut(&str, &str) -> Result<(), E>,
     ) -> Result<(), E> {
         let unreadable = |e: &dyn std::fmt::Display| Unreadable(e.to_string());
-        for (id, packed) in &self.hot {
-            f(id, &packed.unpack().map_err(|e| unreadable(&e))?)?;
-        }
+        // Blocks first, in the order they were sealed, then the newest objects: the file is
+        // roughly in creation order, which lets a load seal blocks as it reads.
         for (block, live) in &self.cold {
             let text = block.text.unpack().map_err(|e| unreadable(&e))?;
             for pos in 0..block.ends.len() {
@@ -201,6 +201,9 @@ impl Stored {
                 let IdOnly { id } = serde_json::from_str(member).map_err(|e| unreadable(&e))?;
                 f(&id, member)?;
             }
+        }
+        for (id, packed) in &self.hot {
+            f(id, &packed.unpack().map_err(|e| unreadable(&e))?)?;
         }
         Ok(())
     }
@@ -331,6 +334,10 @@ impl<'de> Deserialize<'de> for Objects {
                     let id = out.add(obj);
                     out.freeze(&id);
                     order.insert(id, (seq, created));
+                    // Sealing as objects come keeps memory near its steady size while loading;
+                    // snapshots list objects roughly in creation order, so blocks stay
+                    // made of neighbours.
+                    out.seal(1);
                 }
                 // Entries come in any order; lists need creation order, and sealing in
                 // creation order keeps related objects together.
@@ -345,7 +352,6 @@ impl<'de> Deserialize<'de> for Objects {
                     }
                 }
                 out.hot.make_contiguous().sort_by_key(by_seq);
-                out.seal(usize::MAX);
                 Ok(out)
             }
         }
