@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Time list pages on a store with many objects of one kind (a figure, not a test).
+"""Time reads on a store with a long history (a figure, not a test).
 
 Usage: stripe-sim/bench/list_pages.py STRIPE_SIM_BINARY [CUSTOMERS=20000]
 
-Starts the binary on a free loopback port (memory only), creates CUSTOMERS customers through the
-API (8 concurrent clients; each also records a customer.created event), then prints the mean time
-of 20 requests for a first page of customers, of events, and of a filtered list that matches
-nothing (which has to read every customer).
+Starts the binary on a free loopback port (memory only), creates CUSTOMERS customers and
+CUSTOMERS/4 card payments through the API (8 concurrent clients), then prints the mean time of 20
+requests for a first page of customers, of events, of a filtered list that matches nothing
+(which has to read every customer), and of the balance (two balance transactions per payment).
 """
 import base64
 import json
@@ -44,11 +44,14 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
+        pay = ("amount=1000&currency=usd&payment_method=pm_card_visa"
+               "&payment_method_types[]=card&confirm=true")
         with ThreadPoolExecutor(8) as ex:
             list(ex.map(lambda i: call("POST", "/v1/customers", f"name=c{i}"), range(n)))
-        print(f"{n} customers")
+            list(ex.map(lambda i: call("POST", "/v1/payment_intents", pay), range(n // 4)))
+        print(f"{n} customers, {n // 4} payments")
         for path in ("/v1/customers?limit=100", "/v1/events?limit=100",
-                     "/v1/customers?limit=10&email=nobody@example.com"):
+                     "/v1/customers?limit=10&email=nobody@example.com", "/v1/balance"):
             start, k = time.perf_counter(), 20
             for _ in range(k):
                 call("GET", path)

@@ -496,3 +496,48 @@ fn early_fraud_warnings_are_listed_and_retrievable() {
         sim.stop().await;
     });
 }
+
+#[test]
+fn balance_moves_from_pending_to_available_as_the_clock_passes_and_keeps_counting() {
+    run(|| async {
+        let sim = start_sim(fast_config()).await;
+        let api = Api::new(&sim.base_url);
+        let acct = api.onboarded_account().await;
+        let usd = |b: &Value, side: &str| -> i64 {
+            b[side]
+                .as_array()
+                .expect("side")
+                .iter()
+                .filter(|x| x["currency"] == "usd")
+                .map(|x| x["amount"].as_i64().unwrap_or(0))
+                .sum()
+        };
+        let balance = || async { api.get_on(&acct, "/v1/balance", &[]).await.ok("balance") };
+        api.charge_on(Some(&acct), 1000, "pm_card_visa").await;
+        let one = balance().await;
+        let net = usd(&one, "pending");
+        assert!(net > 0 && net < 1000, "{one}");
+        assert_eq!(usd(&one, "available"), 0);
+        // A second charge is added to what was already counted.
+        api.charge_on(Some(&acct), 1000, "pm_card_visa").await;
+        let two = balance().await;
+        assert_eq!((usd(&two, "available"), usd(&two, "pending")), (0, 2 * net));
+        // Two days later the funds are available.
+        api.post("/v1/test_helpers/advance_time", &[("days", "3")])
+            .await
+            .ok("advance");
+        let later = balance().await;
+        assert_eq!(
+            (usd(&later, "available"), usd(&later, "pending")),
+            (2 * net, 0)
+        );
+        // A new charge is pending again, on top of what is available.
+        api.charge_on(Some(&acct), 1000, "pm_card_visa").await;
+        let three = balance().await;
+        assert_eq!(
+            (usd(&three, "available"), usd(&three, "pending")),
+            (2 * net, net)
+        );
+        sim.stop().await;
+    })
+}

@@ -96,12 +96,36 @@ pub fn record_txn(st: &mut State, account: &str, t: Txn) -> String {
     id
 }
 
+/// Running sums of one account's balance transactions, so that a balance reads only the
+/// transactions recorded since it was last asked, never the whole history. Transactions are
+/// only ever appended to an account's index and their figures never change.
+#[derive(Debug, Default)]
+pub struct Sums {
+    /// How many of the account's transactions are counted.
+    seen: usize,
+    currencies: BTreeMap<String, CurrencySums>,
+}
+
+#[derive(Debug, Default)]
+struct CurrencySums {
+    available: i64,
+    pending_total: i64,
+    /// `available_on` → net of the transactions not yet available.
+    pending: BTreeMap<i64, i64>,
+}
+
 /// (available, pending) per currency at the emulator's current time.
 pub fn balances(st: &State, account: &str) -> BTreeMap<String, (i64, i64)> {
     let now = st.now();
-    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for id in st.ids_of(account, TXN_KIND) {
-        // `peek`, not `get`: a scan must not keep every transaction parsed until the request ends.
+    let ids = st.ids_of(account, TXN_KIND);
+    let mut all = st.balance_sums.borrow_mut();
+    let sums = all.entry(account.to_string()).or_default();
+    if ids.len() < sums.seen {
+        // Something was removed (nothing removes transactions today): count again.
+        *sums = Sums::default();
+    }
+    for id in &ids[sums.seen..] {
+        // `peek`, not `get`: counting must not keep transactions parsed until the request ends.
         let Some(t) = st.peek(id) else {
             continue;
         };
@@ -118,14 +142,23 @@ pub fn balances(st: &State, account: &str) -> BTreeMap<String, (i64, i64)> {
                 t.json["available_on"].as_i64().unwrap_or(0),
             ),
         };
-        let slot = out.entry(currency).or_default();
-        if available_on <= now {
-            slot.0 += net;
-        } else {
-            slot.1 += net;
-        }
+        let c = sums.currencies.entry(currency).or_default();
+        *c.pending.entry(available_on).or_default() += net;
+        c.pending_total += net;
     }
-    out
+    sums.seen = ids.len();
+    // What the clock has reached becomes available (the emulator clock never goes back).
+    for c in sums.currencies.values_mut() {
+        let later = c.pending.split_off(&now.saturating_add(1));
+        let matured: i64 = c.pending.values().sum();
+        c.available += matured;
+        c.pending_total -= matured;
+        c.pending = later;
+    }
+    sums.currencies
+        .iter()
+        .map(|(currency, c)| (currency.clone(), (c.available, c.pending_total)))
+        .collect()
 }
 
 pub fn balance_json(st: &State, account: &str) -> Value {

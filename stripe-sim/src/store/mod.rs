@@ -629,6 +629,10 @@ pub struct State {
     /// when the account is created, so it is kept rather than unpacked each time.
     #[serde(skip)]
     platforms: RefCell<HashMap<String, String>>,
+    /// Account id → running sums of its balance transactions (see `resources::balance`);
+    /// rebuilt on first use after a load.
+    #[serde(skip)]
+    pub balance_sums: RefCell<HashMap<String, crate::resources::balance::Sums>>,
 }
 
 impl std::fmt::Debug for Objects {
