@@ -3,18 +3,12 @@
 
 mod s3_support;
 
-use s3_support::{Api, Receiver, fast_config, run, shape, start_sim};
+use s3_support::{Api, Receiver, fast_config, run, shape, start_sim, usd};
 use serde_json::Value;
 
 async fn available_usd(api: &Api, acct: &str) -> i64 {
     let b = api.get_on(acct, "/v1/balance", &[]).await.ok("balance");
-    b["available"]
-        .as_array()
-        .expect("available")
-        .iter()
-        .filter(|x| x["currency"] == "usd")
-        .map(|x| x["amount"].as_i64().unwrap_or(0))
-        .sum()
+    usd(&b, "available")
 }
 
 async fn event_types(api: &Api, acct: &str, prefix: &str) -> Vec<String> {
@@ -503,15 +497,6 @@ fn balance_moves_from_pending_to_available_as_the_clock_passes_and_keeps_countin
         let sim = start_sim(fast_config()).await;
         let api = Api::new(&sim.base_url);
         let acct = api.onboarded_account().await;
-        let usd = |b: &Value, side: &str| -> i64 {
-            b[side]
-                .as_array()
-                .expect("side")
-                .iter()
-                .filter(|x| x["currency"] == "usd")
-                .map(|x| x["amount"].as_i64().unwrap_or(0))
-                .sum()
-        };
         let balance = || async { api.get_on(&acct, "/v1/balance", &[]).await.ok("balance") };
         api.charge_on(Some(&acct), 1000, "pm_card_visa").await;
         let one = balance().await;

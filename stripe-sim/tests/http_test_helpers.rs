@@ -3,7 +3,7 @@
 
 mod s3_support;
 
-use s3_support::{Api, Receiver, Sent, fast_config, run, start_sim};
+use s3_support::{Api, Receiver, Sent, fast_config, run, start_sim, usd};
 use serde_json::Value;
 
 async fn customers(api: &Api) -> usize {
@@ -415,15 +415,6 @@ fn advancing_time_makes_pending_funds_available() {
         let api = Api::new(&sim.base_url);
         let acct = api.onboarded_account().await;
         api.charge_on(Some(&acct), 10_000, "pm_card_visa").await;
-        let usd = |b: &Value, side: &str| -> i64 {
-            b[side]
-                .as_array()
-                .expect("side")
-                .iter()
-                .filter(|x| x["currency"] == "usd")
-                .map(|x| x["amount"].as_i64().unwrap_or(0))
-                .sum()
-        };
         let before = api.get_on(&acct, "/v1/balance", &[]).await.ok("balance");
         assert!(
             usd(&before, "pending") > 0,

@@ -22,6 +22,17 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 mod shared;
 pub use shared::{run, unique};
 
+/// The usd amount on one side (`available`, `pending`) of a balance.
+pub fn usd(balance: &Value, side: &str) -> i64 {
+    balance[side]
+        .as_array()
+        .expect("balance side")
+        .iter()
+        .filter(|x| x["currency"] == "usd")
+        .map(|x| x["amount"].as_i64().unwrap_or(0))
+        .sum()
+}
+
 pub fn fast_config() -> SimConfig {
     SimConfig {
         data_file: None,
