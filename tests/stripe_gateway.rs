@@ -6,6 +6,15 @@ mod common;
 use common::{TestDb, spawn_app, spawn_app_on};
 use marketplace::stripe::{GatewayConfig, GatewayError, Mode, StripeGateway};
 
+/// No key: the gateway runs the embedded emulator with its state in the test's data dir.
+fn embedded_in(db: &TestDb) -> GatewayConfig {
+    GatewayConfig {
+        secret_key: None,
+        api_base: None,
+        data_dir: db.data_dir.clone(),
+    }
+}
+
 #[tokio::test]
 async fn without_a_key_the_app_runs_the_embedded_emulator_and_says_so() {
     let app = spawn_app().await;
@@ -26,11 +35,7 @@ async fn without_a_key_the_app_runs_the_embedded_emulator_and_says_so() {
 #[tokio::test]
 async fn the_embedded_platform_key_survives_a_restart() {
     let db = TestDb::new();
-    let config = GatewayConfig {
-        secret_key: None,
-        api_base: None,
-        data_dir: db.data_dir.clone(),
-    };
+    let config = embedded_in(&db);
     let first = StripeGateway::connect(&config).await.expect("first start");
     first.check().await.expect("first start answers");
     let key_file = db.data_dir.join("stripe-sim.key");
@@ -100,11 +105,7 @@ async fn a_refused_key_is_an_authentication_error() {
 #[tokio::test]
 async fn embedded_state_is_flushed_at_shutdown_and_found_after_a_restart() {
     let db = TestDb::new();
-    let config = GatewayConfig {
-        secret_key: None,
-        api_base: None,
-        data_dir: db.data_dir.clone(),
-    };
+    let config = embedded_in(&db);
     let first = StripeGateway::connect(&config).await.expect("first start");
     let key = std::fs::read_to_string(db.data_dir.join("stripe-sim.key")).expect("key file");
     // A customer created straight through the emulator's API, then an immediate shutdown: the

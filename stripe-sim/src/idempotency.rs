@@ -27,86 +27,79 @@ pub struct IdemRecord {
     pub state: IdemState,
 }
 
-/// A record's key: a 128-bit digest of the account and the client's key. Records are only
-/// ever looked up, never listed, and a key can be 255 characters: the digest keeps each of the
-/// (many) records small. Snapshots hold it as hex.
+/// A 128-bit SHA-256 prefix, kept instead of texts that can be kilobytes (request parameters)
+/// or 255 characters (keys) on records that live 24 h. Snapshots hold it as hex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RecordKey([u8; 16]);
+pub struct Digest128([u8; 16]);
 
-pub fn record_key(account: &str, key: &str) -> RecordKey {
-    RecordKey(digest(&format!("{account}|{key}")))
-}
-
-fn digest(text: &str) -> [u8; 16] {
-    let full: [u8; 32] = Sha256::digest(text.as_bytes()).into();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&full[..16]);
-    out
-}
-
-/// Hex of the digest; text that is not (a snapshot from before digests: `"{account}|{key}"`
-/// or the canonical request) is digested instead, so keys used before an upgrade still match.
-fn digest_from_text(text: &str) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    match hex::decode_to_slice(text.as_bytes(), &mut out) {
-        Ok(()) => out,
-        Err(_) => digest(text),
+impl Digest128 {
+    fn of(text: &str) -> Digest128 {
+        let full: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&full[..16]);
+        Digest128(out)
     }
 }
 
-impl Serialize for RecordKey {
+impl Serialize for Digest128 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(self.0))
     }
 }
 
-impl<'de> Deserialize<'de> for RecordKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RecordKey, D::Error> {
+/// Text that is not hex (a snapshot from before digests: `"{account}|{key}"` or the canonical
+/// request) is digested instead, so keys used before an upgrade still match.
+impl<'de> Deserialize<'de> for Digest128 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Digest128, D::Error> {
         let text = std::borrow::Cow::<str>::deserialize(d)?;
-        Ok(RecordKey(digest_from_text(&text)))
+        let mut out = [0u8; 16];
+        Ok(match hex::decode_to_slice(text.as_bytes(), &mut out) {
+            Ok(()) => Digest128(out),
+            Err(_) => Digest128::of(&text),
+        })
     }
+}
+
+/// A record's key: the digest of the account and the client's key. Records are only ever
+/// looked up, never listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordKey(Digest128);
+
+pub fn record_key(account: &str, key: &str) -> RecordKey {
+    RecordKey(Digest128::of(&format!("{account}|{key}")))
+}
+
+/// Sorted keys at every level, so that parameter order does not matter.
+fn canonical_map(m: &Map<String, Value>) -> Value {
+    let mut keys: Vec<&String> = m.keys().collect();
+    keys.sort();
+    Value::Object(
+        keys.into_iter()
+            .map(|k| (k.clone(), canonical(&m[k])))
+            .collect(),
+    )
 }
 
 fn canonical(v: &Value) -> Value {
     match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let mut out = Map::new();
-            for k in keys {
-                out.insert(k.clone(), canonical(&m[k]));
-            }
-            Value::Object(out)
-        }
+        Value::Object(m) => canonical_map(m),
         Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
         other => other.clone(),
     }
 }
 
-/// What identifies a request for idempotency: a 128-bit digest of method, path and canonical
-/// parameters. Parameter order does not matter; values and nesting do. A digest rather than
-/// the text, because a record lives 24 h and the parameters can be kilobytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fingerprint([u8; 16]);
+/// What identifies a request for idempotency: the digest of method, path and canonical
+/// parameters. Values and nesting matter; parameter order does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fingerprint(Digest128);
 
 pub fn fingerprint(method: &str, path: &str, params: &Map<String, Value>) -> Fingerprint {
-    Fingerprint(digest(&format!(
+    Fingerprint(Digest128::of(&format!(
         "{method} {path} {}",
-        canonical(&Value::Object(params.clone()))
+        canonical_map(params)
     )))
-}
-
-impl Serialize for Fingerprint {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(self.0))
-    }
-}
-
-impl<'de> Deserialize<'de> for Fingerprint {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Fingerprint, D::Error> {
-        let text = std::borrow::Cow::<str>::deserialize(d)?;
-        Ok(Fingerprint(digest_from_text(&text)))
-    }
 }
 
 /// Whether a finished response is kept for replay. Stripe keeps results of requests that

@@ -49,8 +49,8 @@ pub struct SimConfig {
     /// actix worker threads (embedded use: 1 or 2).
     pub workers: usize,
     /// How many of the most recently written objects stay compressed one by one; older ones
-    /// are sealed into blocks of 32 (about half the memory, ~20 µs more to read one). Small
-    /// values exercise sealing in tests.
+    /// are sealed into blocks of 64 (about a third of the memory, ~30 µs more to read one).
+    /// Small values exercise sealing in tests.
     pub hot_objects: usize,
 }
 
@@ -106,11 +106,6 @@ fn load_snapshot(path: &std::path::Path) -> std::io::Result<State> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
         Err(e) => Err(e),
     }
-}
-
-/// Writes the whole state to `data_file` (temp file + rename, so a crash never leaves half a file).
-pub fn save_snapshot(sim: &Sim) -> std::io::Result<()> {
-    crate::persistence::save_now(sim).map_err(std::io::Error::other)
 }
 
 /// Starts the emulator on an already-bound listener, inside the current tokio runtime.

@@ -62,10 +62,18 @@ pub fn list_objects(
     // Validate `created` once, before filtering, so a bad value is a 400 even on empty lists.
     created_matches(p, 0)?;
     let matches = |o: &Obj| -> ApiResult<bool> { Ok(filter(o) && created_matches(p, o.created)?) };
+    let q = Query {
+        ctx,
+        kind,
+        p,
+        limit,
+        ids: ctx.st.ids_of(owner, kind),
+        matches: &matches,
+    };
     let (page, has_more) = if ctx.st.ids_in_created_order(owner, kind) {
-        walk_page(ctx, owner, kind, p, limit, &matches)?
+        q.walk_page()?
     } else {
-        sorted_page(ctx, owner, kind, p, limit, &matches)?
+        q.sorted_page()?
     };
     Ok(json!({
         "object": "list",
@@ -77,122 +85,110 @@ pub fn list_objects(
 
 type Page<'a> = (Vec<&'a Obj>, bool);
 
-/// The cursor named by `param`: the position of an object that the list shows.
-fn cursor<'a>(
-    ctx: &'a Ctx,
-    ids: &[std::sync::Arc<str>],
-    p: &Params,
-    param: &str,
-    kind: &str,
-    matches: &dyn Fn(&Obj) -> ApiResult<bool>,
-) -> ApiResult<Option<(usize, &'a Obj)>> {
-    let Some(id) = p.str_nonempty(param)? else {
-        return Ok(None);
-    };
-    if let Some(i) = ids.iter().rposition(|x| **x == *id)
-        && let Some(o) = ctx.st.get(&ids[i])
-        && matches(o)?
-    {
-        return Ok(Some((i, o)));
-    }
-    Err(ApiError::no_such(kind, &id, param))
+/// One list request: the ids of the owner's objects of `kind` (oldest first) and what the
+/// client asked for.
+struct Query<'a> {
+    ctx: &'a Ctx<'a>,
+    kind: &'a str,
+    p: &'a Params,
+    limit: usize,
+    ids: &'a [std::sync::Arc<str>],
+    /// The endpoint's filter and `created`.
+    matches: &'a dyn Fn(&Obj) -> ApiResult<bool>,
 }
 
-/// The objects at `positions` of `ids` that the list shows, at most `max`.
-fn matching<'a>(
-    ctx: &'a Ctx,
-    ids: &[std::sync::Arc<str>],
-    positions: &mut dyn Iterator<Item = usize>,
-    matches: &dyn Fn(&Obj) -> ApiResult<bool>,
-    max: usize,
-) -> ApiResult<Vec<&'a Obj>> {
-    let mut out = Vec::new();
-    for i in positions {
-        if out.len() == max {
-            break;
-        }
-        if let Some(o) = ctx.st.get(&ids[i])
-            && matches(o)?
+impl<'a> Query<'a> {
+    /// The cursor named by `param`: the position of an object that the list shows.
+    fn cursor(&self, param: &str) -> ApiResult<Option<usize>> {
+        let Some(id) = self.p.str_nonempty(param)? else {
+            return Ok(None);
+        };
+        if let Some(i) = self.ids.iter().rposition(|x| **x == *id)
+            && let Some(o) = self.ctx.st.get(&self.ids[i])
+            && (self.matches)(o)?
         {
-            out.push(o);
+            return Ok(Some(i));
         }
+        Err(ApiError::no_such(self.kind, &id, param))
     }
-    Ok(out)
-}
 
-/// Walks the index from the cursor (or the newest end) and reads only as many objects as one
-/// page needs: on a large account, a page costs the same as on a small one. Requires the index
-/// to be in `created` order, so that creation order is the list's order.
-fn walk_page<'a>(
-    ctx: &'a Ctx,
-    owner: &str,
-    kind: &str,
-    p: &Params,
-    limit: usize,
-    matches: &dyn Fn(&Obj) -> ApiResult<bool>,
-) -> ApiResult<Page<'a>> {
-    let ids = ctx.st.ids_of(owner, kind);
-    let after = cursor(ctx, ids, p, "starting_after", kind, matches)?;
-    let before = cursor(ctx, ids, p, "ending_before", kind, matches)?;
-    // One more than the page, to tell whether there is more.
-    let take =
-        |range: &mut dyn Iterator<Item = usize>| matching(ctx, ids, range, matches, limit + 1);
-    let (mut page, newer_first) = match (after, before) {
-        (Some((i, _)), _) => (take(&mut (0..i).rev())?, true),
-        (None, Some((i, _))) => (take(&mut (i + 1..ids.len()))?, false),
-        (None, None) => (take(&mut (0..ids.len()).rev())?, true),
-    };
-    let has_more = page.len() > limit;
-    page.truncate(limit);
-    if !newer_first {
-        // Collected walking towards newer objects; the page is shown newest first.
-        page.reverse();
-    }
-    Ok((page, has_more))
-}
-
-/// Reads every object and sorts by `created`: for an index that is not in `created` order.
-fn sorted_page<'a>(
-    ctx: &'a Ctx,
-    owner: &str,
-    kind: &str,
-    p: &Params,
-    limit: usize,
-    matches: &dyn Fn(&Obj) -> ApiResult<bool>,
-) -> ApiResult<Page<'a>> {
-    let ids = ctx.st.ids_of(owner, kind);
-    let mut items = matching(ctx, ids, &mut (0..ids.len()), matches, usize::MAX)?;
-    // Newest first; `seq` orders objects created within the same second.
-    items.sort_by_key(|o| std::cmp::Reverse((o.created, o.seq)));
-
-    let cursor_pos = |param: &str| -> ApiResult<Option<usize>> {
-        match p.str_nonempty(param)? {
-            None => Ok(None),
-            Some(id) => match items.iter().position(|o| o.id == id) {
-                Some(i) => Ok(Some(i)),
-                None => Err(ApiError::no_such(kind, &id, param)),
-            },
+    /// The objects at `positions` that the list shows, at most `max`.
+    fn matching(
+        &self,
+        positions: &mut dyn Iterator<Item = usize>,
+        max: usize,
+    ) -> ApiResult<Vec<&'a Obj>> {
+        let mut out = Vec::new();
+        for i in positions {
+            if out.len() == max {
+                break;
+            }
+            if let Some(o) = self.ctx.st.get(&self.ids[i])
+                && (self.matches)(o)?
+            {
+                out.push(o);
+            }
         }
-    };
-    let after = cursor_pos("starting_after")?;
-    let before = cursor_pos("ending_before")?;
-    Ok(if let Some(i) = after {
-        let rest = &items[i + 1..];
-        (
-            rest.iter().take(limit).copied().collect(),
-            rest.len() > limit,
-        )
-    } else if let Some(i) = before {
-        // The page just newer than the cursor, still ordered newest first.
-        let newer = &items[..i];
-        let start = newer.len().saturating_sub(limit);
-        (newer[start..].to_vec(), start > 0)
-    } else {
-        (
-            items.iter().take(limit).copied().collect(),
-            items.len() > limit,
-        )
-    })
+        Ok(out)
+    }
+
+    /// Walks the index from the cursor (or the newest end) and reads only as many objects as
+    /// one page needs: on a large account, a page costs the same as on a small one. Requires
+    /// the index to be in `created` order, so that creation order is the list's order.
+    fn walk_page(&self) -> ApiResult<Page<'a>> {
+        let after = self.cursor("starting_after")?;
+        let before = self.cursor("ending_before")?;
+        // One more than the page, to tell whether there is more.
+        let max = self.limit + 1;
+        let (mut page, newer_first) = match (after, before) {
+            (Some(i), _) => (self.matching(&mut (0..i).rev(), max)?, true),
+            (None, Some(i)) => (self.matching(&mut (i + 1..self.ids.len()), max)?, false),
+            (None, None) => (self.matching(&mut (0..self.ids.len()).rev(), max)?, true),
+        };
+        let has_more = page.len() > self.limit;
+        page.truncate(self.limit);
+        if !newer_first {
+            // Collected walking towards newer objects; the page is shown newest first.
+            page.reverse();
+        }
+        Ok((page, has_more))
+    }
+
+    /// Reads every object and sorts by `created`: for an index that is not in `created` order.
+    fn sorted_page(&self) -> ApiResult<Page<'a>> {
+        let mut items = self.matching(&mut (0..self.ids.len()), usize::MAX)?;
+        // Newest first; `seq` orders objects created within the same second.
+        items.sort_by_key(|o| std::cmp::Reverse((o.created, o.seq)));
+        let cursor_pos = |param: &str| -> ApiResult<Option<usize>> {
+            match self.p.str_nonempty(param)? {
+                None => Ok(None),
+                Some(id) => match items.iter().position(|o| o.id == id) {
+                    Some(i) => Ok(Some(i)),
+                    None => Err(ApiError::no_such(self.kind, &id, param)),
+                },
+            }
+        };
+        let after = cursor_pos("starting_after")?;
+        let before = cursor_pos("ending_before")?;
+        let limit = self.limit;
+        Ok(if let Some(i) = after {
+            let rest = &items[i + 1..];
+            (
+                rest.iter().take(limit).copied().collect(),
+                rest.len() > limit,
+            )
+        } else if let Some(i) = before {
+            // The page just newer than the cursor, still ordered newest first.
+            let newer = &items[..i];
+            let start = newer.len().saturating_sub(limit);
+            (newer[start..].to_vec(), start > 0)
+        } else {
+            (
+                items.iter().take(limit).copied().collect(),
+                items.len() > limit,
+            )
+        })
+    }
 }
 
 /// An embedded list (e.g. `refunds` on an application fee), newest first.

@@ -176,9 +176,10 @@ impl Snapshotter {
     }
 }
 
-/// Encoding holds the store lock, so with a large store the writer backs off: at most about
-/// 1/`MAX_LOCK_SHARE` of the time is spent encoding, keeping request latency flat.
-const MAX_LOCK_SHARE: u32 = 50;
+/// A save of a large store takes a while (unpacking every block, writing hundreds of MB), so
+/// the writer backs off: at most about 1/`MAX_SAVE_SHARE` of the time goes to saving, which
+/// leaves the CPU to requests. The store lock itself is held only to take the view.
+const MAX_SAVE_SHARE: u32 = 50;
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
 fn run(shared: &Shared, path: &Path, debounce: Duration, encode: &Encoder) {
@@ -199,7 +200,7 @@ fn run(shared: &Shared, path: &Path, debounce: Duration, encode: &Encoder) {
         let started = std::time::Instant::now();
         let written = write_atomic_with(path, encode);
         wait = debounce
-            .max(started.elapsed() * MAX_LOCK_SHARE)
+            .max(started.elapsed() * MAX_SAVE_SHARE)
             .min(MAX_WAIT);
         match written {
             Ok(()) => {}
@@ -315,17 +316,6 @@ impl View {
         out.write_all(b"}}")?;
         Ok(())
     }
-}
-
-/// Saves the store now (blocking), with the same streaming writer as the background saves.
-pub fn save_now(sim: &crate::server::Sim) -> Result<(), PersistError> {
-    let Some(path) = &sim.config.data_file else {
-        return Ok(());
-    };
-    write_atomic_with(path, |out| {
-        let view = capture(&mut sim.state.lock())?;
-        view.write(out)
-    })
 }
 
 /// Notes that the store changed; the snapshot thread saves it shortly after.

@@ -87,12 +87,7 @@ pub fn record_txn(st: &mut State, account: &str, t: Txn) -> String {
         "status": if t.available_on <= now { "available" } else { "pending" },
         "type": t.kind,
     });
-    // Copied where summing a balance can read them without parsing each stored object.
-    let mut internal = Map::new();
-    internal.insert("net".into(), json!(t.amount - fee));
-    internal.insert("currency".into(), json!(t.currency));
-    internal.insert("available_on".into(), json!(t.available_on));
-    st.insert(account, json, internal);
+    st.insert(account, json, Map::new());
     id
 }
 
@@ -129,19 +124,9 @@ pub fn balances(st: &State, account: &str) -> BTreeMap<String, (i64, i64)> {
         let Some(t) = st.peek(id) else {
             continue;
         };
-        let (currency, net, available_on) = match (
-            t.internal.get("currency").and_then(Value::as_str),
-            t.internal.get("net").and_then(Value::as_i64),
-            t.internal.get("available_on").and_then(Value::as_i64),
-        ) {
-            (Some(c), Some(n), Some(a)) => (c.to_string(), n, a),
-            // Transactions recorded elsewhere carry the figures only in their JSON.
-            _ => (
-                t.json["currency"].as_str().unwrap_or("usd").to_string(),
-                t.json["net"].as_i64().unwrap_or(0),
-                t.json["available_on"].as_i64().unwrap_or(0),
-            ),
-        };
+        let currency = t.json["currency"].as_str().unwrap_or("usd").to_string();
+        let net = t.json["net"].as_i64().unwrap_or(0);
+        let available_on = t.json["available_on"].as_i64().unwrap_or(0);
         let c = sums.currencies.entry(currency).or_default();
         *c.pending.entry(available_on).or_default() += net;
         c.pending_total += net;

@@ -163,6 +163,21 @@ impl Block {
         text.get(start as usize..*end as usize)
             .ok_or_else(|| "block member out of range".to_string())
     }
+
+    /// The id and text of each member whose bit is set in `live`, given the block's text.
+    fn live_members<'t>(
+        &self,
+        text: &'t str,
+        live: u64,
+    ) -> impl Iterator<Item = Result<(Cow<'t, str>, &'t str), String>> {
+        (0..self.ends.len())
+            .filter(move |pos| live & (1 << pos) != 0)
+            .map(move |pos| {
+                let member = self.member(text, pos as u16)?;
+                let IdOnly { id } = serde_json::from_str(member).map_err(|e| e.to_string())?;
+                Ok((id, member))
+            })
+    }
 }
 
 struct BlockEntry {
@@ -191,14 +206,8 @@ impl Stored {
         // roughly in creation order, which lets a load seal blocks as it reads.
         for (block, live) in &self.cold {
             let text = block.text.unpack().map_err(|e| unreadable(&e))?;
-            for pos in 0..block.ends.len() {
-                if live & (1 << pos) == 0 {
-                    continue;
-                }
-                let member = block
-                    .member(&text, pos as u16)
-                    .map_err(|e| unreadable(&e))?;
-                let IdOnly { id } = serde_json::from_str(member).map_err(|e| unreadable(&e))?;
+            for found in block.live_members(&text, *live) {
+                let (id, member) = found.map_err(|e| unreadable(&e))?;
                 f(&id, member)?;
             }
         }
@@ -339,8 +348,7 @@ impl<'de> Deserialize<'de> for Objects {
                     // made of neighbours.
                     out.seal(1);
                 }
-                // Entries come in any order; lists need creation order, and sealing in
-                // creation order keeps related objects together.
+                // Entries come in any order (hot objects last); lists need creation order.
                 let by_seq = |id: &Arc<str>| order.get(id).map_or(0, |o| o.0);
                 for list in out.index.values_mut() {
                     let mut ids = std::mem::take(&mut list.ids);
@@ -414,10 +422,8 @@ impl Objects {
                 };
                 Obj::from_text(id, member)
             }
-            At::Changed => match slot.live.get() {
-                Some(obj) => (**obj).clone(),
-                None => Obj::from_text(id, Err("changed object without its parsed copy".into())),
-            },
+            // A changed object always has its parsed copy, which callers use instead.
+            At::Changed => Obj::from_text(id, Err("changed object without its parsed copy".into())),
         }
     }
 
@@ -484,16 +490,7 @@ impl Objects {
             tracing::error!(block, "stripe-sim: sealed block is unreadable");
             return;
         };
-        for pos in 0..entry.block.ends.len() {
-            if entry.live & (1 << pos) == 0 {
-                continue;
-            }
-            let Ok(member) = entry.block.member(&text, pos as u16) else {
-                continue;
-            };
-            let Ok(IdOnly { id }) = serde_json::from_str::<IdOnly>(member) else {
-                continue;
-            };
+        for (id, member) in entry.block.live_members(&text, entry.live).flatten() {
             if let Some((key, _)) = self.map.get_key_value(&*id) {
                 let key = key.clone();
                 if let Some(slot) = self.map.get_mut(&key) {
@@ -754,7 +751,8 @@ impl State {
     }
 
     /// How many objects are parsed right now (0 between requests).
-    pub fn thawed_count(&self) -> usize {
+    #[cfg(test)]
+    fn thawed_count(&self) -> usize {
         self.objects
             .map
             .values()

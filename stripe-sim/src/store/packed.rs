@@ -107,13 +107,10 @@ impl Packed {
         String::from_utf8(out).map_err(|_| UnpackError)
     }
 
-    /// Bytes held, for diagnostics.
-    pub fn len(&self) -> usize {
+    /// Bytes held.
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
