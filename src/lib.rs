@@ -9,6 +9,7 @@ pub mod error;
 pub mod jobs;
 pub mod seller;
 pub mod startup;
+pub mod state;
 pub mod storefront;
 pub mod stripe;
 pub mod telemetry;

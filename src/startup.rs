@@ -17,20 +17,9 @@ use crate::domain::PlatformFee;
 use crate::email::{MailError, Mailer};
 use crate::error::AppError;
 use crate::jobs::Worker;
+use crate::state::AppState;
 use crate::stripe::{GatewayConfig, GatewayError, StripeGateway};
 use crate::web::middleware;
-
-/// Everything handlers share, in one place: add a field here and every
-/// handler can take it through `web::Data<AppState>`.
-pub struct AppState {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub platform_fee: PlatformFee,
-    /// The one way to Stripe (or the embedded emulator).
-    pub stripe: StripeGateway,
-    /// Payments go to the embedded Stripe emulator; the layout shows a test-mode banner.
-    pub simulated_payments: bool,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {

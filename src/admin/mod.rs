@@ -8,7 +8,7 @@ use crate::auth::Admin;
 use crate::db::{self, users::RoleCounts};
 use crate::domain::time;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::page::Page;
 
 /// One screen of accounts; paging arrives with the admin panel issue.

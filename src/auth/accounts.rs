@@ -35,6 +35,11 @@ pub async fn register(
     let user = db::users::insert(&mut tx, email, &hash, role, now)
         .await?
         .ok_or(RegisterError::EmailTaken)?;
+    if role == Role::Seller {
+        // The shop name starts as the email's local part; the seller can change it later.
+        let name = email.as_str().split('@').next().unwrap_or_default();
+        db::sellers::insert(&mut tx, &user.id, name, now).await?;
+    }
     let welcome = templates::welcome(&user, base_url)?;
     let dedupe = format!("welcome:{}", user.id);
     jobs::enqueue_email(&mut tx, &welcome, Some(&dedupe), now).await?;

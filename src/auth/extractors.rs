@@ -12,7 +12,7 @@ use crate::auth::session;
 use crate::db::{self, users::User};
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Cached per request so the layout and the role extractor share one query.
 #[derive(Clone)]

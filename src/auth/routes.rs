@@ -13,7 +13,7 @@ use crate::auth::{password, session, throttle};
 use crate::db;
 use crate::domain::{Email, Password, Role};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FieldErrors;
 use crate::web::page::Page;
 use crate::web::{flash, render_with_status, see_other};

@@ -5,6 +5,8 @@
 
 pub mod jobs;
 pub mod login_failures;
+pub mod products;
+pub mod sellers;
 pub mod users;
 
 use std::path::Path;

@@ -76,6 +76,7 @@ macro_rules! typed_id {
 typed_id!(UserId, "usr");
 typed_id!(JobId, "job");
 typed_id!(LoginFailureId, "lf");
+typed_id!(ProductId, "prd");
 
 #[cfg(test)]
 mod tests {

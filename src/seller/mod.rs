@@ -8,7 +8,7 @@ use askama_web::WebTemplate;
 use crate::auth::Seller;
 use crate::db::users::User;
 use crate::domain::{Currency, time};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::page::Page;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

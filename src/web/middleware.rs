@@ -7,7 +7,7 @@ use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{Error, HttpMessage, web};
 
 use crate::error::{AppError, generic_page};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// No inline script or style anywhere, so `'self'` is enough. `form-action` is
 /// deliberately absent: checkout and onboarding forms redirect to Stripe-hosted
