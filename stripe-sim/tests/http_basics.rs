@@ -1,7 +1,7 @@
 //! Wire-level behaviour: auth, isolation, errors, Request-Id, idempotency, pagination.
 
-mod http_common;
-use http_common::*;
+mod http_support;
+use http_support::*;
 
 #[tokio::test]
 async fn auth_errors() {
@@ -20,7 +20,7 @@ async fn auth_errors() {
     assert_eq!(body["error"]["type"], "invalid_request_error");
 
     let r = api
-        .send(
+        .send_opts(
             "GET",
             "/v1/customers",
             &[],
@@ -32,7 +32,7 @@ async fn auth_errors() {
         .await;
     assert_eq!(r.status, 401);
     let r = api
-        .send(
+        .send_opts(
             "GET",
             "/v1/customers",
             &[],
@@ -53,7 +53,7 @@ async fn auth_errors() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test]
@@ -118,7 +118,7 @@ async fn errors_name_the_param() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test]
@@ -150,7 +150,7 @@ async fn metadata_limits() {
         .post(&format!("/v1/customers/{id}"), &[("metadata[a]", "")])
         .await;
     assert_eq!(u.body["metadata"], serde_json::json!({"b": "2"}));
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test]
@@ -158,7 +158,7 @@ async fn accounts_are_isolated() {
     let api = start().await;
     let acct = api.onboarded_account().await;
     let on_acct = api
-        .post_as(&acct, "/v1/customers", &[("email", "a@example.com")])
+        .post_on(&acct, "/v1/customers", &[("email", "a@example.com")])
         .await;
     assert_eq!(on_acct.status, 200);
     assert_eq!(on_acct.body["livemode"], false);
@@ -166,7 +166,7 @@ async fn accounts_are_isolated() {
     let cus = on_acct.id();
     assert!(cus.starts_with("cus_") && cus.len() == 28);
     assert_eq!(
-        api.get_as(&acct, &format!("/v1/customers/{cus}"), &[])
+        api.get_on(&acct, &format!("/v1/customers/{cus}"), &[])
             .await
             .status,
         200
@@ -183,24 +183,26 @@ async fn accounts_are_isolated() {
         ..Default::default()
     };
     assert_eq!(
-        api.send("GET", "/v1/customers", &[], other).await.status,
+        api.send_opts("GET", "/v1/customers", &[], other)
+            .await
+            .status,
         403
     );
     // Another connected account of the same platform cannot see it either.
     let acct2 = api.onboarded_account().await;
     assert_eq!(
-        api.get_as(&acct2, &format!("/v1/customers/{cus}"), &[])
+        api.get_on(&acct2, &format!("/v1/customers/{cus}"), &[])
             .await
             .status,
         404
     );
     assert_eq!(
-        api.get_as("acct_1doesnotexist00", "/v1/customers", &[])
+        api.get_on("acct_1doesnotexist00", "/v1/customers", &[])
             .await
             .status,
         403
     );
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test]
@@ -211,7 +213,7 @@ async fn idempotent_replay_and_mismatch() {
         ..Default::default()
     };
     let a = api
-        .send(
+        .send_opts(
             "POST",
             "/v1/customers",
             &[("email", "x@example.com")],
@@ -219,7 +221,7 @@ async fn idempotent_replay_and_mismatch() {
         )
         .await;
     let b = api
-        .send(
+        .send_opts(
             "POST",
             "/v1/customers",
             &[("email", "x@example.com")],
@@ -231,7 +233,7 @@ async fn idempotent_replay_and_mismatch() {
     assert_eq!(b.header("idempotent-replayed"), Some("true"));
     assert!(a.header("idempotent-replayed").is_none());
     let c = api
-        .send(
+        .send_opts(
             "POST",
             "/v1/customers",
             &[("email", "y@example.com")],
@@ -242,7 +244,7 @@ async fn idempotent_replay_and_mismatch() {
     assert_eq!(c.body["error"]["type"], "idempotency_error");
     let list = api.get("/v1/customers", &[("limit", "100")]).await;
     assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test]
@@ -257,7 +259,7 @@ async fn concurrent_idempotent_requests_create_one_object() {
                 idem: Some("same-key"),
                 ..Default::default()
             };
-            api.send("POST", "/v1/customers", &[("name", "Twin")], o)
+            api.send_opts("POST", "/v1/customers", &[("name", "Twin")], o)
                 .await
         }));
     }
@@ -353,5 +355,5 @@ async fn pagination_newest_first() {
         .get("/v1/customers", &[("created[gt]", "99999999999")])
         .await;
     assert_eq!(future.body["data"].as_array().unwrap().len(), 0);
-    api.sim.stop().await;
+    api.stop().await;
 }

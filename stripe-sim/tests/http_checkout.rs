@@ -2,43 +2,13 @@
 //! list, expire, errors) and the hosted card page a browser sees (form, errors kept on the
 //! page, a good card → success_url, 3-D Secure, cancel, expired and completed sessions).
 
-mod s3_support;
+mod http_support;
 
-use s3_support::{Api, fast_config, run, start_sim};
+use http_support::*;
 use serde_json::Value;
 
-/// What a browser gets from a hosted page.
-struct Page {
-    status: u16,
-    location: Option<String>,
-    html: String,
-}
-
-async fn browse(api: &Api, method: reqwest::Method, url: &str, form: &[(&str, &str)]) -> Page {
-    let url = if url.starts_with("http") {
-        url.to_string()
-    } else {
-        format!("{}{url}", api.base)
-    };
-    let mut req = api.http.request(method, &url);
-    if !form.is_empty() {
-        req = req.form(form);
-    }
-    let resp = req.send().await.expect("page request");
-    Page {
-        status: resp.status().as_u16(),
-        location: resp
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        html: resp.text().await.expect("page body"),
-    }
-}
-
 async fn submit_card(api: &Api, url: &str, number: &str, expiry: &str, cvc: &str) -> Page {
-    browse(
-        api,
+    api.browse(
         reqwest::Method::POST,
         url,
         &[
@@ -53,16 +23,7 @@ async fn submit_card(api: &Api, url: &str, number: &str, expiry: &str, cvc: &str
 
 /// A customer and an open setup-mode session for it (on `acct` when given).
 async fn open_session(api: &Api, acct: Option<&str>) -> (String, Value) {
-    let cus = api
-        .call(
-            reqwest::Method::POST,
-            "/v1/customers",
-            &[("email", "buyer@example.com")],
-            acct,
-        )
-        .await
-        .ok("customer");
-    let cus = cus["id"].as_str().unwrap().to_string();
+    let cus = api.customer(acct, "buyer@example.com").await;
     let cs = api
         .call(
             reqwest::Method::POST,
@@ -85,29 +46,10 @@ async fn open_session(api: &Api, acct: Option<&str>) -> (String, Value) {
     (cus, cs)
 }
 
-async fn event_types(api: &Api, acct: Option<&str>) -> Vec<String> {
-    let list = api
-        .call(
-            reqwest::Method::GET,
-            "/v1/events",
-            &[("limit", "100")],
-            acct,
-        )
-        .await
-        .ok("events");
-    list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn a_setup_session_is_created_open_with_stripes_shape() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let (cus, cs) = open_session(&api, None).await;
         let id = cs["id"].as_str().unwrap();
         assert!(id.starts_with("cs_test_"), "{id}");
@@ -130,7 +72,7 @@ fn a_setup_session_is_created_open_with_stripes_shape() {
         );
         let url = cs["url"].as_str().unwrap();
         assert!(
-            url.starts_with(&format!("{}/hosted/checkout/{id}", sim.base_url)),
+            url.starts_with(&format!("{}/hosted/checkout/{id}", api.base)),
             "{url}"
         );
         // The success URL keeps its template: it is filled in on the redirect.
@@ -160,15 +102,14 @@ fn a_setup_session_is_created_open_with_stripes_shape() {
             .await
             .ok("list complete");
         assert_eq!(none["data"].as_array().unwrap().len(), 0);
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn bad_create_parameters_are_400s_naming_the_param() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let ok_url = ("success_url", "https://shop.example/ok");
         for (form, param, status) in [
             (vec![ok_url, ("currency", "usd")], "mode", 400),
@@ -224,20 +165,19 @@ fn bad_create_parameters_are_400s_naming_the_param() {
         }
         let missing = api.get("/v1/checkout/sessions/cs_test_nope", &[]).await;
         assert_eq!(missing.status, 404);
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn a_good_card_on_the_hosted_page_completes_the_session_and_redirects() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let (cus, cs) = open_session(&api, None).await;
         let id = cs["id"].as_str().unwrap();
         let url = cs["url"].as_str().unwrap();
 
-        let form = browse(&api, reqwest::Method::GET, url, &[]).await;
+        let form = api.browse(reqwest::Method::GET, url, &[]).await;
         assert_eq!(form.status, 200);
         for needle in [
             "name=\"number\"",
@@ -294,7 +234,7 @@ fn a_good_card_on_the_hosted_page_completes_the_session_and_redirects() {
             .ok("customer's cards");
         assert_eq!(pms["data"][0]["id"], pm["id"]);
 
-        let types = event_types(&api, None).await;
+        let types = api.event_types(None, None).await;
         for t in [
             "checkout.session.completed",
             "setup_intent.succeeded",
@@ -303,7 +243,7 @@ fn a_good_card_on_the_hosted_page_completes_the_session_and_redirects() {
             assert!(types.iter().any(|x| x == t), "{t} missing from {types:?}");
         }
         // A completed session's page says so, and cannot be expired.
-        let again = browse(&api, reqwest::Method::GET, url, &[]).await;
+        let again = api.browse(reqwest::Method::GET, url, &[]).await;
         assert_eq!(again.status, 200);
         assert!(again.html.contains("Card already saved"), "{}", again.html);
         let resubmit = submit_card(&api, url, "4242424242424242", "12/34", "123").await;
@@ -312,15 +252,14 @@ fn a_good_card_on_the_hosted_page_completes_the_session_and_redirects() {
             .post(&format!("/v1/checkout/sessions/{id}/expire"), &[])
             .await;
         assert_eq!(expire.status, 400, "{}", expire.body);
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn bad_cards_are_refused_on_the_page_with_the_values_kept() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let (cus, cs) = open_session(&api, None).await;
         let id = cs["id"].as_str().unwrap();
         let url = cs["url"].as_str().unwrap();
@@ -406,15 +345,14 @@ fn bad_cards_are_refused_on_the_page_with_the_values_kept() {
             .ok("retrieve");
         assert_eq!(got["status"], "complete");
         assert_eq!(got["setup_intent"], first_si.as_str());
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn a_card_needing_3ds_goes_through_the_challenge_then_to_success_url() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let (_, cs) = open_session(&api, None).await;
         let id = cs["id"].as_str().unwrap();
         let url = cs["url"].as_str().unwrap();
@@ -423,14 +361,12 @@ fn a_card_needing_3ds_goes_through_the_challenge_then_to_success_url() {
         assert_eq!(challenge.status, 303);
         let challenge_url = challenge.location.unwrap();
         assert!(challenge_url.contains("/hosted/3ds/"), "{challenge_url}");
-        let back = browse(
-            &api,
-            reqwest::Method::POST,
-            &challenge_url,
-            &[("result", "fail")],
-        )
-        .await;
-        let back = browse(&api, reqwest::Method::GET, &back.location.unwrap(), &[]).await;
+        let back = api
+            .browse(reqwest::Method::POST, &challenge_url, &[("result", "fail")])
+            .await;
+        let back = api
+            .browse(reqwest::Method::GET, &back.location.unwrap(), &[])
+            .await;
         assert_eq!(back.status, 200);
         assert!(
             back.html.contains("unable to authenticate"),
@@ -439,14 +375,16 @@ fn a_card_needing_3ds_goes_through_the_challenge_then_to_success_url() {
         );
         // Approving it completes the session.
         let challenge = submit_card(&api, url, "4000002500003155", "12/34", "123").await;
-        let back = browse(
-            &api,
-            reqwest::Method::POST,
-            &challenge.location.unwrap(),
-            &[("result", "approve")],
-        )
-        .await;
-        let done = browse(&api, reqwest::Method::GET, &back.location.unwrap(), &[]).await;
+        let back = api
+            .browse(
+                reqwest::Method::POST,
+                &challenge.location.unwrap(),
+                &[("result", "approve")],
+            )
+            .await;
+        let done = api
+            .browse(reqwest::Method::GET, &back.location.unwrap(), &[])
+            .await;
         assert_eq!(done.status, 303, "{}", done.html);
         assert!(
             done.location
@@ -458,15 +396,14 @@ fn a_card_needing_3ds_goes_through_the_challenge_then_to_success_url() {
             .await
             .ok("retrieve");
         assert_eq!(got["status"], "complete");
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn expired_sessions_refuse_the_page_and_the_clock_expires_them() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let (_, cs) = open_session(&api, None).await;
         let id = cs["id"].as_str().unwrap();
         let url = cs["url"].as_str().unwrap();
@@ -476,7 +413,7 @@ fn expired_sessions_refuse_the_page_and_the_clock_expires_them() {
             .ok("expire");
         assert_eq!(expired["status"], "expired");
         assert_eq!(expired["url"], Value::Null);
-        let page = browse(&api, reqwest::Method::GET, url, &[]).await;
+        let page = api.browse(reqwest::Method::GET, url, &[]).await;
         assert!(page.html.contains("This link has expired"), "{}", page.html);
         assert!(page.html.contains("href=\"https://shop.example/cards\""));
         let post = submit_card(&api, url, "4242424242424242", "12/34", "123").await;
@@ -486,7 +423,7 @@ fn expired_sessions_refuse_the_page_and_the_clock_expires_them() {
             .await;
         assert_eq!(twice.status, 400);
         assert!(
-            event_types(&api, None)
+            api.event_types(None, None)
                 .await
                 .contains(&"checkout.session.expired".to_string())
         );
@@ -503,23 +440,18 @@ fn expired_sessions_refuse_the_page_and_the_clock_expires_them() {
             .ok("retrieve");
         assert_eq!(got["status"], "expired");
 
-        let unknown = browse(
-            &api,
-            reqwest::Method::GET,
-            "/hosted/checkout/cs_test_nope",
-            &[],
-        )
-        .await;
+        let unknown = api
+            .browse(reqwest::Method::GET, "/hosted/checkout/cs_test_nope", &[])
+            .await;
         assert_eq!(unknown.status, 404);
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn sessions_on_a_connected_account_save_the_card_there() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let acct = api.onboarded_account().await;
         let (cus, cs) = open_session(&api, Some(&acct)).await;
         let id = cs["id"].as_str().unwrap();
@@ -555,6 +487,6 @@ fn sessions_on_a_connected_account_save_the_card_there() {
             .ok("events");
         assert_eq!(events["data"][0]["account"], acct.as_str());
         assert_eq!(events["data"][0]["data"]["object"]["id"], id);
-        sim.stop().await;
+        api.stop().await;
     });
 }

@@ -1,8 +1,8 @@
 //! The money flows over raw HTTP: direct charges with fees, refunds, capture, declines, 3DS,
 //! hosted onboarding.
 
-mod http_common;
-use http_common::*;
+mod http_support;
+use http_support::*;
 use serde_json::Value;
 
 /// Platform customer with a saved card, cloned onto `acct`; returns (platform cus, connected pm).
@@ -29,7 +29,7 @@ async fn card_on(api: &Api, acct: &str, token: &str) -> (String, String) {
     assert_eq!(pm.status, 200, "{}", pm.body);
     assert_eq!(pm.body["customer"], cus.as_str());
     let clone = api
-        .post_as(
+        .post_on(
             acct,
             "/v1/payment_methods",
             &[("customer", &cus), ("payment_method", &pm.id())],
@@ -55,7 +55,7 @@ async fn direct_charge_fee_and_proportional_fee_refunds() {
     let acct = api.onboarded_account().await;
     let (_cus, pm) = card_on(&api, &acct, "pm_card_visa").await;
     let pi = api
-        .post_as(
+        .post_on(
             &acct,
             "/v1/payment_intents",
             &[
@@ -89,7 +89,7 @@ async fn direct_charge_fee_and_proportional_fee_refunds() {
     assert_eq!(fee.body["amount"], 123);
     assert_eq!(fee.body["refunds"]["object"], "list");
     assert_eq!(
-        api.get_as(&acct, &format!("/v1/application_fees/{fee_id}"), &[])
+        api.get_on(&acct, &format!("/v1/application_fees/{fee_id}"), &[])
             .await
             .status,
         404
@@ -97,7 +97,7 @@ async fn direct_charge_fee_and_proportional_fee_refunds() {
 
     // The connected account's balance transaction carries both fees.
     let txn = api
-        .get_as(
+        .get_on(
             &acct,
             &format!(
                 "/v1/balance_transactions/{}",
@@ -108,12 +108,12 @@ async fn direct_charge_fee_and_proportional_fee_refunds() {
         .await;
     assert_eq!(txn.body["fee"], 59 + 123);
     assert_eq!(txn.body["net"], 1000 - 59 - 123);
-    let bal = api.get_as(&acct, "/v1/balance", &[]).await;
+    let bal = api.get_on(&acct, "/v1/balance", &[]).await;
     assert_eq!(bal.body["pending"][0]["amount"], 1000 - 59 - 123);
 
     // Partial refunds with the fee refunded in proportion (rounded half up, cumulative).
     let r1 = api
-        .post_as(
+        .post_on(
             &acct,
             "/v1/refunds",
             &[
@@ -131,7 +131,7 @@ async fn direct_charge_fee_and_proportional_fee_refunds() {
     assert_eq!(fee.body["amount_refunded"], 41);
     assert_eq!(fee.body["refunds"]["data"][0]["amount"], 41);
     let r2 = api
-        .post_as(
+        .post_on(
             &acct,
             "/v1/refunds",
             &[
@@ -150,7 +150,7 @@ async fn direct_charge_fee_and_proportional_fee_refunds() {
     );
     // Over-refund rejected.
     let over = api
-        .post_as(
+        .post_on(
             &acct,
             "/v1/refunds",
             &[("charge", charge_id.as_str()), ("amount", "335")],
@@ -161,7 +161,7 @@ async fn direct_charge_fee_and_proportional_fee_refunds() {
     assert_eq!(over.body["error"]["param"], "amount");
     // The rest refunds the whole fee.
     let r3 = api
-        .post_as(
+        .post_on(
             &acct,
             "/v1/refunds",
             &[
@@ -181,22 +181,22 @@ async fn direct_charge_fee_and_proportional_fee_refunds() {
         .await;
     assert_eq!(fee_refunds.body["data"].as_array().unwrap().len(), 3);
     let again = api
-        .post_as(&acct, "/v1/refunds", &[("charge", charge_id.as_str())])
+        .post_on(&acct, "/v1/refunds", &[("charge", charge_id.as_str())])
         .await;
     assert_eq!(again.status, 400);
     assert_eq!(again.body["error"]["code"], "charge_already_refunded");
     let ch = api
-        .get_as(&acct, &format!("/v1/charges/{charge_id}"), &[])
+        .get_on(&acct, &format!("/v1/charges/{charge_id}"), &[])
         .await;
     assert_eq!(ch.body["amount_refunded"], 1000);
     assert_eq!(ch.body["refunded"], true);
     let refunds = api
-        .get_as(&acct, "/v1/refunds", &[("charge", charge_id.as_str())])
+        .get_on(&acct, "/v1/refunds", &[("charge", charge_id.as_str())])
         .await;
     assert_eq!(refunds.body["data"].as_array().unwrap().len(), 3);
 
     // Events were recorded on the right accounts.
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test]
@@ -218,7 +218,7 @@ async fn fee_needs_a_connected_account_and_charges_need_onboarding() {
     assert_eq!(acct.body["charges_enabled"], false);
     let acct = acct.id();
     let pi = api
-        .post_as(
+        .post_on(
             &acct,
             "/v1/payment_intents",
             &[
@@ -238,7 +238,7 @@ async fn fee_needs_a_connected_account_and_charges_need_onboarding() {
         )
         .await;
     assert_eq!(small.body["error"]["code"], "amount_too_small");
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test]
@@ -318,7 +318,7 @@ async fn declines_are_402_and_recorded() {
         .await;
     assert_eq!(bad.status, 402);
     assert_eq!(bad.body["error"]["code"], "incorrect_number");
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test]
@@ -326,7 +326,7 @@ async fn manual_capture_partial() {
     let api = start().await;
     let acct = api.onboarded_account().await;
     let pi = api
-        .post_as(
+        .post_on(
             &acct,
             "/v1/payment_intents",
             &[
@@ -343,7 +343,7 @@ async fn manual_capture_partial() {
     assert_eq!(pi.body["amount_capturable"], 5000);
     let id = pi.id();
     let too_much = api
-        .post_as(
+        .post_on(
             &acct,
             &format!("/v1/payment_intents/{id}/capture"),
             &[("amount_to_capture", "6000")],
@@ -352,7 +352,7 @@ async fn manual_capture_partial() {
     assert_eq!(too_much.status, 400);
     assert_eq!(too_much.body["error"]["param"], "amount_to_capture");
     let cap = api
-        .post_as(
+        .post_on(
             &acct,
             &format!("/v1/payment_intents/{id}/capture"),
             &[
@@ -369,7 +369,7 @@ async fn manual_capture_partial() {
     assert_eq!(ch["application_fee"]["amount"], 500);
     // Only the captured amount can be refunded.
     let over = api
-        .post_as(
+        .post_on(
             &acct,
             "/v1/refunds",
             &[("payment_intent", id.as_str()), ("amount", "4001")],
@@ -377,7 +377,7 @@ async fn manual_capture_partial() {
         .await;
     assert_eq!(over.body["error"]["code"], "amount_too_large");
     let full = api
-        .post_as(
+        .post_on(
             &acct,
             "/v1/refunds",
             &[
@@ -388,7 +388,7 @@ async fn manual_capture_partial() {
         .await;
     assert_eq!(full.body["amount"], 4000);
     let again = api
-        .post_as(&acct, &format!("/v1/payment_intents/{id}/capture"), &[])
+        .post_on(&acct, &format!("/v1/payment_intents/{id}/capture"), &[])
         .await;
     assert_eq!(
         again.body["error"]["code"],
@@ -415,7 +415,7 @@ async fn manual_capture_partial() {
         .await;
     assert_eq!(c.body["status"], "canceled");
     assert_eq!(c.body["cancellation_reason"], "requested_by_customer");
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test]
@@ -496,7 +496,7 @@ async fn three_d_secure_page_flow() {
         .await;
     assert_eq!(r.status, 402);
     assert_eq!(r.body["error"]["code"], "authentication_required");
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test]
@@ -544,7 +544,7 @@ async fn onboarding_page_flow() {
     if events.status == 200 {
         // Connected accounts' events are listed with Stripe-Account.
         let ev = api
-            .get_as(&acct, "/v1/events", &[("type", "account.updated")])
+            .get_on(&acct, "/v1/events", &[("type", "account.updated")])
             .await;
         assert_eq!(ev.body["data"][0]["account"], acct.as_str());
     }
@@ -552,7 +552,7 @@ async fn onboarding_page_flow() {
         .post(&format!("/v1/accounts/{acct}/login_links"), &[])
         .await;
     assert_eq!(ll.body["object"], "login_link");
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test]
@@ -593,7 +593,7 @@ async fn refund_fail_card_fails_later() {
         )
         .await;
     assert_eq!(ch.body["amount_refunded"], 0);
-    api.sim.stop().await;
+    api.stop().await;
 }
 
 /// Fields Stripe's 2026-09-30 schema marks optional and never null are present only when they
@@ -608,7 +608,7 @@ async fn optional_fields_are_omitted_not_null() {
         let api = &api;
         let acct = acct.clone();
         async move {
-            api.post_as(
+            api.post_on(
                 &acct,
                 "/v1/payment_intents",
                 &[
@@ -635,7 +635,7 @@ async fn optional_fields_are_omitted_not_null() {
         .expect("capture_before");
     assert_eq!(before - ch["created"].as_i64().unwrap(), 7 * 24 * 3600);
     let cap = api
-        .post_as(
+        .post_on(
             &acct,
             &format!("/v1/payment_intents/{}/capture", manual.id()),
             &[("expand[]", "latest_charge")],
@@ -648,7 +648,7 @@ async fn optional_fields_are_omitted_not_null() {
     );
 
     let refund = api
-        .post_as(
+        .post_on(
             &acct,
             "/v1/refunds",
             &[
@@ -681,5 +681,5 @@ async fn optional_fields_are_omitted_not_null() {
         }],
     });
     assert_eq!(schema_departures(&bad).len(), 3, "{bad}");
-    api.sim.stop().await;
+    api.stop().await;
 }

@@ -1,27 +1,14 @@
 //! Payouts, disputes and early fraud warnings on a connected account, with their balance
 //! effects and events.
 
-mod s3_support;
+mod http_support;
 
-use s3_support::{Api, Receiver, fast_config, run, shape, start_sim, usd};
+use http_support::*;
 use serde_json::Value;
 
 async fn available_usd(api: &Api, acct: &str) -> i64 {
     let b = api.get_on(acct, "/v1/balance", &[]).await.ok("balance");
     usd(&b, "available")
-}
-
-async fn event_types(api: &Api, acct: &str, prefix: &str) -> Vec<String> {
-    let list = api
-        .get_on(acct, "/v1/events", &[("type", prefix), ("limit", "100")])
-        .await
-        .ok("events");
-    list["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|e| e["type"].as_str().unwrap_or_default().to_string())
-        .collect()
 }
 
 /// A connected account with `amount` usd charged on a card whose funds are available at once.
@@ -39,8 +26,7 @@ async fn funded_account(api: &Api, amount: i64) -> (String, i64) {
 #[test]
 fn payout_is_pending_then_paid_when_the_clock_reaches_its_arrival() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let (acct, available) = funded_account(&api, 10_000).await;
         let po = api
             .post_on(
@@ -85,7 +71,7 @@ fn payout_is_pending_then_paid_when_the_clock_reaches_its_arrival() {
             .ok("retrieve");
         assert_eq!(paid["status"], "paid");
         let _: stripe_shared::Payout = shape(&paid, "paid payout");
-        let types = event_types(&api, &acct, "payout.*").await;
+        let types = api.event_types(Some(&acct), Some("payout.*")).await;
         assert!(
             types.contains(&"payout.created".to_string())
                 && types.contains(&"payout.paid".to_string()),
@@ -102,15 +88,14 @@ fn payout_is_pending_then_paid_when_the_clock_reaches_its_arrival() {
             404,
             "not on the platform"
         );
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn failed_payout_returns_the_money_with_a_failure_code() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let rx = Receiver::start(&[]);
         let endpoint = api
             .post(
@@ -226,7 +211,7 @@ fn failed_payout_returns_the_money_with_a_failure_code() {
         assert_eq!(disabled.status, 400);
         assert_eq!(disabled.body["error"]["code"], "payouts_not_allowed");
         rx.stop().await;
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
@@ -240,8 +225,7 @@ fn charge_id(pi: &Value) -> String {
 #[test]
 fn dispute_card_opens_a_dispute_that_evidence_can_win() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let rx = Receiver::start(&[]);
         let endpoint = api
             .post(
@@ -341,7 +325,7 @@ fn dispute_card_opens_a_dispute_that_evidence_can_win() {
         );
         let closed = rx.wait_for_type("charge.dispute.closed").await;
         assert_eq!(closed.json["data"]["object"]["status"], "won");
-        let types = event_types(&api, &acct, "charge.dispute.*").await;
+        let types = api.event_types(Some(&acct), Some("charge.dispute.*")).await;
         for t in [
             "charge.dispute.created",
             "charge.dispute.updated",
@@ -358,15 +342,14 @@ fn dispute_card_opens_a_dispute_that_evidence_can_win() {
             .await;
         assert_eq!(twice.status, 400);
         rx.stop().await;
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn accepting_a_helper_dispute_loses_it() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let acct = api.onboarded_account().await;
         let pi = api.charge_on(Some(&acct), 2_500, "pm_card_visa").await;
         let ch = charge_id(&pi);
@@ -398,15 +381,14 @@ fn accepting_a_helper_dispute_loses_it() {
             404,
             "not on the platform"
         );
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn unanswered_dispute_is_lost_after_its_deadline() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let acct = api.onboarded_account().await;
         let pi = api.charge_on(Some(&acct), 1_000, "pm_card_visa").await;
         let ch = charge_id(&pi);
@@ -424,15 +406,14 @@ fn unanswered_dispute_is_lost_after_its_deadline() {
             .ok("dispute");
         assert_eq!(d["status"], "lost");
         assert_eq!(d["evidence_details"]["past_due"], true);
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn early_fraud_warnings_are_listed_and_retrievable() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let acct = api.onboarded_account().await;
         let pi = api.charge_on(Some(&acct), 1_200, "pm_card_visa").await;
         let ch = charge_id(&pi);
@@ -487,15 +468,14 @@ fn early_fraud_warnings_are_listed_and_retrievable() {
                 .status,
             404
         );
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn balance_moves_from_pending_to_available_as_the_clock_passes_and_keeps_counting() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let acct = api.onboarded_account().await;
         let balance = || async { api.get_on(&acct, "/v1/balance", &[]).await.ok("balance") };
         api.charge_on(Some(&acct), 1000, "pm_card_visa").await;
@@ -523,6 +503,6 @@ fn balance_moves_from_pending_to_available_as_the_clock_passes_and_keeps_countin
             (usd(&three, "available"), usd(&three, "pending")),
             (2 * net, net)
         );
-        sim.stop().await;
+        api.stop().await;
     })
 }

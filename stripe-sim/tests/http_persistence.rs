@@ -1,8 +1,8 @@
 //! `--data FILE`: every object, id, secret and idempotency record survives a restart.
 
-mod s3_support;
+mod http_support;
 
-use s3_support::{Api, Receiver, Sent, fast_config, run, start_sim, temp_data_file};
+use http_support::*;
 use stripe_sim::SimConfig;
 
 fn with_file(path: &std::path::Path) -> SimConfig {
@@ -101,7 +101,7 @@ fn changes_are_saved_without_waiting_for_stop() {
             .await
             .ok("customer");
         let id = cus["id"].as_str().expect("id").to_string();
-        let deadline = tokio::time::Instant::now() + s3_support::PATIENCE;
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let saved = std::fs::read_to_string(&path).unwrap_or_default();
             if saved.contains(&id) {
@@ -212,7 +212,7 @@ fn deliveries_still_being_retried_resume_after_a_restart() {
 
 /// Reads the snapshot file until `pred` holds for its JSON.
 async fn saved_state(path: &std::path::Path, pred: impl Fn(&serde_json::Value) -> bool) -> Vec<u8> {
-    let deadline = tokio::time::Instant::now() + s3_support::PATIENCE;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         if let Ok(bytes) = std::fs::read(path)
             && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)

@@ -1,8 +1,8 @@
 //! No input makes the emulator answer 500: every route is called with missing, unknown,
 //! ill-typed and oddly nested parameters, against both unknown and real ids.
 
-mod http_common;
-use http_common::*;
+mod http_support;
+use http_support::*;
 
 const NASTY: &[&[(&str, &str)]] = &[
     &[],
@@ -79,7 +79,7 @@ async fn no_route_answers_500() {
             for params in NASTY {
                 for account in [None, Some(acct.as_str())] {
                     let r = api
-                        .send(
+                        .send_opts(
                             route.method.as_str(),
                             &path,
                             params,
@@ -112,5 +112,5 @@ async fn no_route_answers_500() {
             }
         }
     }
-    api.sim.stop().await;
+    api.stop().await;
 }

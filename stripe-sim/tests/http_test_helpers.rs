@@ -1,9 +1,9 @@
 //! Emulator-only controls: fault injection proven against idempotency, the clock, account
 //! states and `trigger`.
 
-mod s3_support;
+mod http_support;
 
-use s3_support::{Api, Receiver, Sent, fast_config, run, start_sim, usd};
+use http_support::*;
 use serde_json::Value;
 
 async fn customers(api: &Api) -> usize {
@@ -28,8 +28,7 @@ async fn post_keyed(api: &Api, path: &str, form: &[(&str, &str)], key: &str) -> 
 #[test]
 fn injected_500_is_not_applied_and_a_retry_succeeds_once() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let rule = fault(
             &api,
             &[
@@ -62,15 +61,14 @@ fn injected_500_is_not_applied_and_a_retry_succeeds_once() {
         };
         assert_eq!(retry.status, 200, "{}", retry.body);
         assert_eq!(customers(&api).await, 1);
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn injected_429_then_success() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         fault(
             &api,
             &[
@@ -95,15 +93,14 @@ fn injected_429_then_success() {
             .await
             .ok("list faults");
         assert_eq!(listed["data"], Value::Array(vec![]));
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn dropped_response_is_applied_and_replayed_on_retry_with_the_same_key() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         fault(
             &api,
             &[
@@ -139,16 +136,15 @@ fn dropped_response_is_applied_and_replayed_on_retry_with_the_same_key() {
             1,
             "the retry did not create a second customer"
         );
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn faults_are_scoped_to_their_platform_and_can_be_reset() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let a = Api::new(&sim.base_url);
-        let b = Api::new(&sim.base_url);
+        let a = start().await;
+        let b = a.other_platform();
         b.get("/v1/customers", &[]).await.ok("b exists");
         fault(&a, &[("path", "/v1/*"), ("kind", "server_error")]).await;
         fault(
@@ -179,15 +175,14 @@ fn faults_are_scoped_to_their_platform_and_can_be_reset() {
             .await;
         assert_eq!(bad.status, 400);
         assert_eq!(bad.body["error"]["param"], "kind");
-        sim.stop().await;
+        a.stop().await;
     });
 }
 
 #[test]
 fn latency_fault_delays_but_answers() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         fault(
             &api,
             &[
@@ -205,15 +200,14 @@ fn latency_fault_delays_but_answers() {
             Value::Array(vec![]),
             "the single use was consumed"
         );
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn advancing_time_expires_uncaptured_authorizations() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let acct = api.onboarded_account().await;
         let pi = api
             .call(
@@ -278,15 +272,14 @@ fn advancing_time_expires_uncaptured_authorizations() {
             .post("/v1/test_helpers/advance_time", &[("seconds", "-5")])
             .await;
         assert_eq!(back.status, 400, "the clock never goes back");
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn requirements_due_disable_and_deauthorize() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let rx = Receiver::start(&[]);
         api.post(
             "/v1/webhook_endpoints",
@@ -356,7 +349,7 @@ fn requirements_due_disable_and_deauthorize() {
             after.body
         );
 
-        let other = Api::new(&sim.base_url);
+        let other = api.other_platform();
         let foreign = other
             .post(&format!("/v1/test_helpers/accounts/{acct}/disable"), &[])
             .await;
@@ -365,15 +358,14 @@ fn requirements_due_disable_and_deauthorize() {
             "another platform cannot touch the account"
         );
         rx.stop().await;
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn trigger_creates_real_events() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let acct = api.onboarded_account().await;
         for event in [
             "customer.created",
@@ -404,15 +396,14 @@ fn trigger_creates_real_events() {
             .await;
         assert_eq!(unknown.status, 400);
         assert_eq!(unknown.body["error"]["param"], "event");
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn advancing_time_makes_pending_funds_available() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let acct = api.onboarded_account().await;
         api.charge_on(Some(&acct), 10_000, "pm_card_visa").await;
         let before = api.get_on(&acct, "/v1/balance", &[]).await.ok("balance");
@@ -439,7 +430,7 @@ fn advancing_time_makes_pending_funds_available() {
             usd(&events["data"][0]["data"]["object"], "available"),
             usd(&after, "available")
         );
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
@@ -447,8 +438,7 @@ fn advancing_time_makes_pending_funds_available() {
 fn store_stats_count_objects_and_sealed_ones_stay_readable_and_writable() {
     run(|| async {
         // fast_config keeps only 4 objects hot: 150 customers fill two sealed blocks.
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let mut ids = Vec::new();
         for i in 0..150 {
             let name = format!("n{i}");
@@ -533,6 +523,6 @@ fn store_stats_count_objects_and_sealed_ones_stay_readable_and_writable() {
         let acct = connected["id"].as_str().expect("acct");
         let refused = api.get_on(acct, "/v1/test_helpers/store", &[]).await;
         assert_eq!(refused.status, 400, "{}", refused.body);
-        sim.stop().await;
+        api.stop().await;
     })
 }

@@ -1,9 +1,9 @@
 //! Webhook endpoints, signed delivery with retries, Connect routing and the Events API, over
 //! raw HTTP, with a local receiver standing in for the app.
 
-mod s3_support;
+mod http_support;
 
-use s3_support::{Api, Receiver, fast_config, run, shape, start_sim};
+use http_support::*;
 use serde_json::Value;
 use stripe_webhook::Webhook;
 
@@ -33,7 +33,7 @@ async fn endpoint(api: &Api, url: &str, events: &[&str], connect: bool) -> (Stri
 }
 
 /// The client library's own check: signature, timestamp and the typed event object.
-fn verify_with_client(received: &s3_support::Received, secret: &str) -> stripe_webhook::Event {
+fn verify_with_client(received: &Received, secret: &str) -> stripe_webhook::Event {
     Webhook::construct_event(&received.body, &received.signature, secret).unwrap_or_else(|e| {
         panic!(
             "async-stripe rejects the delivery ({e:?}): {}\n{}",
@@ -45,8 +45,7 @@ fn verify_with_client(received: &s3_support::Received, secret: &str) -> stripe_w
 #[test]
 fn endpoint_crud_reveals_the_secret_only_on_create() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let created = api
             .post(
                 "/v1/webhook_endpoints",
@@ -110,7 +109,7 @@ fn endpoint_crud_reveals_the_secret_only_on_create() {
         assert_eq!(gone.status, 404);
         assert_eq!(gone.body["error"]["code"], "resource_missing");
 
-        let other = Api::new(&sim.base_url);
+        let other = api.other_platform();
         let mine = endpoint(&api, "https://example.com/x", &["*"], false)
             .await
             .0;
@@ -121,15 +120,14 @@ fn endpoint_crud_reveals_the_secret_only_on_create() {
             theirs.status, 404,
             "another platform must not see the endpoint"
         );
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn endpoint_validation_names_the_parameter() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let bad_event = api
             .post(
                 "/v1/webhook_endpoints",
@@ -160,15 +158,14 @@ fn endpoint_validation_names_the_parameter() {
             .await;
         assert_eq!(no_events.status, 400);
         assert_eq!(no_events.body["error"]["param"], "enabled_events");
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn platform_events_are_delivered_signed_and_counted_down() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let rx = Receiver::start(&[]);
         let (_, secret) = endpoint(&api, &rx.url, &["customer.created"], false).await;
         let cus = api
@@ -218,15 +215,14 @@ fn platform_events_are_delivered_signed_and_counted_down() {
                 .all(|r| r.json["type"] != "customer.updated")
         );
         rx.stop().await;
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn failed_delivery_is_retried_until_it_succeeds() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         // First attempt 500, second 503, third 200 (the fast config allows two retries).
         let rx = Receiver::start(&[500, 503]);
         let (_, secret) = endpoint(&api, &rx.url, &["*"], false).await;
@@ -253,15 +249,14 @@ fn failed_delivery_is_retried_until_it_succeeds() {
             assert_eq!(a.body, first.body, "every attempt sends the same payload");
         }
         rx.stop().await;
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn exhausted_retries_leave_the_event_pending() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let rx = Receiver::start(&[500, 500, 500, 500]);
         endpoint(&api, &rx.url, &["customer.created"], false).await;
         api.post("/v1/customers", &[("name", "Never")])
@@ -286,15 +281,14 @@ fn exhausted_retries_leave_the_event_pending() {
                 .any(|e| e["id"] == id.as_str())
         );
         rx.stop().await;
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn connect_endpoints_get_connected_account_events_with_account() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let platform_rx = Receiver::start(&[]);
         let connect_rx = Receiver::start(&[]);
         let (_, platform_secret) = endpoint(&api, &platform_rx.url, &["*"], false).await;
@@ -369,16 +363,15 @@ fn connect_endpoints_get_connected_account_events_with_account() {
         );
         platform_rx.stop().await;
         connect_rx.stop().await;
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn other_platforms_and_disabled_endpoints_receive_nothing() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let a = Api::new(&sim.base_url);
-        let b = Api::new(&sim.base_url);
+        let a = start().await;
+        let b = a.other_platform();
         let rx_b = Receiver::start(&[]);
         let rx_disabled = Receiver::start(&[]);
         let rx_a = Receiver::start(&[]);
@@ -416,15 +409,14 @@ fn other_platforms_and_disabled_endpoints_receive_nothing() {
         rx_a.stop().await;
         rx_b.stop().await;
         rx_disabled.stop().await;
-        sim.stop().await;
+        a.stop().await;
     });
 }
 
 #[test]
 fn events_list_filters_and_paginates_newest_first() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let mut ids = Vec::new();
         for i in 0..3 {
             let c = api
@@ -495,15 +487,14 @@ fn events_list_filters_and_paginates_newest_first() {
         assert_eq!(bad.status, 400);
         let missing = api.get("/v1/events/evt_nope", &[]).await;
         assert_eq!(missing.status, 404);
-        sim.stop().await;
+        api.stop().await;
     });
 }
 
 #[test]
 fn events_recorded_outside_requests_are_delivered_too() {
     run(|| async {
-        let sim = start_sim(fast_config()).await;
-        let api = Api::new(&sim.base_url);
+        let api = start().await;
         let rx = Receiver::start(&[]);
         let (_, secret) = endpoint(&api, &rx.url, &["refund.failed"], false).await;
         let pi = api.charge_on(None, 1_500, "pm_card_refundFail").await;
@@ -519,6 +510,6 @@ fn events_recorded_outside_requests_are_delivered_too() {
         assert_eq!(got.json["data"]["object"]["id"], refund["id"]);
         verify_with_client(&got, &secret);
         rx.stop().await;
-        sim.stop().await;
+        api.stop().await;
     });
 }

@@ -1,5 +1,8 @@
-//! Harness for the raw-HTTP suites of webhooks, payouts/disputes, test helpers and persistence:
-//! an in-process emulator, a form-posting client, and a tiny webhook receiver.
+//! The one raw-HTTP harness of the emulator's `http_*` suites: an in-process emulator per test
+//! ([`start`]), a form-posting client per platform ([`Api`]), a browser for the hosted pages
+//! ([`Api::browse`]), a tiny webhook receiver ([`Receiver`]) and the setup steps the scenarios
+//! share (onboarded accounts, customers, charges, event lists). Every JSON response is checked
+//! against the schema departures of `shared::schema_departures`.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::VecDeque;
@@ -20,7 +23,8 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 
 #[path = "../shared/mod.rs"]
 mod shared;
-pub use shared::{run, unique};
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use shared::{run, schema_departures, unique};
 
 /// The usd amount on one side (`available`, `pending`) of a balance.
 pub fn usd(balance: &Value, side: &str) -> i64 {
@@ -33,12 +37,13 @@ pub fn usd(balance: &Value, side: &str) -> i64 {
         .sum()
 }
 
+/// Fast webhook retries, and all but the newest 4 objects sealed into blocks, so every test also
+/// reads and changes objects at rest in blocks.
 pub fn fast_config() -> SimConfig {
     SimConfig {
         data_file: None,
         webhook_retry_delays: vec![Duration::from_millis(20), Duration::from_millis(40)],
         workers: 2,
-        // Every test also reads and changes objects sealed in blocks.
         hot_objects: 4,
     }
 }
@@ -50,10 +55,41 @@ pub async fn start_sim(config: SimConfig) -> RunningSim {
         .expect("start stripe-sim")
 }
 
+/// An emulator and one platform talking to it; derefs to that platform's [`Api`].
+pub struct Started {
+    pub sim: RunningSim,
+    pub api: Api,
+}
+
+impl std::ops::Deref for Started {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl Started {
+    pub async fn stop(self) {
+        self.sim.stop().await;
+    }
+}
+
+/// An emulator with [`fast_config`] and a fresh platform.
+pub async fn start() -> Started {
+    start_with(fast_config()).await
+}
+
+pub async fn start_with(config: SimConfig) -> Started {
+    let sim = start_sim(config).await;
+    let api = Api::new(&sim.base_url);
+    Started { sim, api }
+}
+
 #[derive(Debug)]
 pub struct Resp {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
+    /// The JSON body, or the text as a JSON string when it is not JSON.
     pub body: Value,
 }
 
@@ -61,6 +97,7 @@ impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+    /// The body of a 200, or a failure naming `what`.
     pub fn ok(self, what: &str) -> Value {
         assert_eq!(self.status, 200, "{what}: {}", self.body);
         self.body
@@ -68,6 +105,24 @@ impl Resp {
     pub fn str(&self, field: &str) -> String {
         self.body[field].as_str().unwrap_or_default().to_string()
     }
+    pub fn id(&self) -> String {
+        self.str("id")
+    }
+}
+
+/// Per-request overrides for [`Api::send_opts`].
+#[derive(Default, Clone)]
+pub struct Opts<'a> {
+    pub key: Option<&'a str>,
+    pub account: Option<&'a str>,
+    pub idem: Option<&'a str>,
+}
+
+/// What a browser gets from a hosted page.
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub html: String,
 }
 
 /// A platform (one secret key) talking raw HTTP to an emulator.
@@ -97,8 +152,49 @@ impl Api {
         }
     }
 
+    /// Another platform (secret key) of the same emulator.
+    pub fn other_platform(&self) -> Api {
+        Api::new(&self.base)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
     pub async fn send(
         &self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, &str)],
+        account: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Sent {
+        self.send_with_key(&self.key, method, path, form, account, idempotency_key)
+            .await
+    }
+
+    /// A request with [`Opts`] (another key, `Stripe-Account`, `Idempotency-Key`).
+    pub async fn send_opts(
+        &self,
+        method: &str,
+        path: &str,
+        form: &[(&str, &str)],
+        o: Opts<'_>,
+    ) -> Resp {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let key = o.key.unwrap_or(&self.key);
+        match self
+            .send_with_key(key, m, path, form, o.account, o.idem)
+            .await
+        {
+            Sent::Answered(r) => r,
+            Sent::Lost(e) => panic!("{method} {path}: no response: {e}"),
+        }
+    }
+
+    async fn send_with_key(
+        &self,
+        key: &str,
         method: reqwest::Method,
         path: &str,
         form: &[(&str, &str)],
@@ -113,10 +209,7 @@ impl Api {
         if is_get && !encoded.is_empty() {
             url = format!("{url}?{encoded}");
         }
-        let mut req = self
-            .http
-            .request(method.clone(), &url)
-            .bearer_auth(&self.key);
+        let mut req = self.http.request(method.clone(), &url).bearer_auth(key);
         if let Some(a) = account {
             req = req.header("Stripe-Account", a);
         }
@@ -138,8 +231,7 @@ impl Api {
             Ok(t) => t,
             Err(e) => return Sent::Lost(format!("{e:?}")),
         };
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{method} {path} -> {status}: not JSON ({e}): {text}"));
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         shared::assert_schema(&body, &format!("{method} {path}"));
         Sent::Answered(Resp {
             status,
@@ -213,6 +305,64 @@ impl Api {
             .call(reqwest::Method::POST, "/v1/payment_intents", &form, acct)
             .await;
         r.ok("create+confirm payment intent")
+    }
+
+    /// A platform customer (on `acct` when given) with this email; returns its id.
+    pub async fn customer(&self, acct: Option<&str>, email: &str) -> String {
+        self.call(
+            reqwest::Method::POST,
+            "/v1/customers",
+            &[("email", email)],
+            acct,
+        )
+        .await
+        .ok("create customer")["id"]
+            .as_str()
+            .expect("customer id")
+            .to_string()
+    }
+
+    /// The types of the newest events (up to 100) of the platform or `acct`, newest first,
+    /// optionally filtered by `type` (wildcards allowed).
+    pub async fn event_types(&self, acct: Option<&str>, filter: Option<&str>) -> Vec<String> {
+        let mut q = vec![("limit", "100")];
+        if let Some(t) = filter {
+            q.push(("type", t));
+        }
+        let list = self
+            .call(reqwest::Method::GET, "/v1/events", &q, acct)
+            .await
+            .ok("events");
+        list["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// A hosted page as a browser without JavaScript sees it (no redirect followed). `url`
+    /// may be absolute or a path on the emulator.
+    pub async fn browse(&self, method: reqwest::Method, url: &str, form: &[(&str, &str)]) -> Page {
+        let url = if url.starts_with("http") {
+            url.to_string()
+        } else {
+            self.url(url)
+        };
+        let mut req = self.http.request(method, &url);
+        if !form.is_empty() {
+            req = req.form(form);
+        }
+        let resp = req.send().await.expect("page request");
+        Page {
+            status: resp.status().as_u16(),
+            location: resp
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            html: resp.text().await.expect("page body"),
+        }
     }
 
     /// Polls `path` until `pred` holds for the body.
