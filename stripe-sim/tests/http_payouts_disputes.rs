@@ -97,18 +97,9 @@ fn failed_payout_returns_the_money_with_a_failure_code() {
     run(|| async {
         let api = start().await;
         let rx = Receiver::start(&[]);
-        let endpoint = api
-            .post(
-                "/v1/webhook_endpoints",
-                &[
-                    ("url", rx.url.as_str()),
-                    ("enabled_events[]", "payout.failed"),
-                    ("connect", "true"),
-                ],
-            )
-            .await
-            .ok("endpoint");
-        let secret = endpoint["secret"].as_str().expect("secret").to_string();
+        let (_, secret) = api
+            .webhook_endpoint(&rx.url, &["payout.failed"], true)
+            .await;
         let (acct, available) = funded_account(&api, 5_000).await;
         let po = api
             .post_on(
@@ -227,19 +218,13 @@ fn dispute_card_opens_a_dispute_that_evidence_can_win() {
     run(|| async {
         let api = start().await;
         let rx = Receiver::start(&[]);
-        let endpoint = api
-            .post(
-                "/v1/webhook_endpoints",
-                &[
-                    ("url", rx.url.as_str()),
-                    ("enabled_events[]", "charge.dispute.created"),
-                    ("enabled_events[]", "charge.dispute.closed"),
-                    ("connect", "true"),
-                ],
+        let (_, secret) = api
+            .webhook_endpoint(
+                &rx.url,
+                &["charge.dispute.created", "charge.dispute.closed"],
+                true,
             )
-            .await
-            .ok("endpoint");
-        let secret = endpoint["secret"].as_str().expect("secret").to_string();
+            .await;
         let (acct, _) = funded_account(&api, 20_000).await;
         let before = available_usd(&api, &acct).await;
         let pi = api

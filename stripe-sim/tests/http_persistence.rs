@@ -34,18 +34,9 @@ fn restart_keeps_objects_ids_and_idempotency() {
         let cus = created.ok("customer");
         let cus_id = cus["id"].as_str().expect("id").to_string();
         let rx = Receiver::start(&[]);
-        let we = api
-            .post(
-                "/v1/webhook_endpoints",
-                &[
-                    ("url", rx.url.as_str()),
-                    ("enabled_events[]", "customer.updated"),
-                    ("connect", "true"),
-                ],
-            )
-            .await
-            .ok("endpoint");
-        let secret = we["secret"].as_str().expect("secret").to_string();
+        let (_, secret) = api
+            .webhook_endpoint(&rx.url, &["customer.updated"], true)
+            .await;
         sim.stop().await;
         assert!(path.exists(), "stop writes the snapshot");
 
@@ -162,17 +153,9 @@ fn deliveries_still_being_retried_resume_after_a_restart() {
         let sim = start_sim(slow).await;
         let mut api = Api::new(&sim.base_url);
         let rx = Receiver::start(&[500]);
-        let we = api
-            .post(
-                "/v1/webhook_endpoints",
-                &[
-                    ("url", rx.url.as_str()),
-                    ("enabled_events[]", "customer.created"),
-                ],
-            )
-            .await
-            .ok("endpoint");
-        let secret = we["secret"].as_str().expect("secret").to_string();
+        let (_, secret) = api
+            .webhook_endpoint(&rx.url, &["customer.created"], false)
+            .await;
         api.post("/v1/customers", &[("name", "Resumed")])
             .await
             .ok("customer");

@@ -14,24 +14,6 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-async fn endpoint(api: &Api, url: &str, events: &[&str], connect: bool) -> (String, String) {
-    let mut form: Vec<(&str, &str)> = vec![("url", url), ("description", "test endpoint")];
-    for e in events {
-        form.push(("enabled_events[]", e));
-    }
-    if connect {
-        form.push(("connect", "true"));
-    }
-    let we = api
-        .post("/v1/webhook_endpoints", &form)
-        .await
-        .ok("create endpoint");
-    (
-        we["id"].as_str().expect("id").to_string(),
-        we["secret"].as_str().expect("secret on create").to_string(),
-    )
-}
-
 /// The client library's own check: signature, timestamp and the typed event object.
 fn verify_with_client(received: &Received, secret: &str) -> stripe_webhook::Event {
     Webhook::construct_event(&received.body, &received.signature, secret).unwrap_or_else(|e| {
@@ -110,7 +92,8 @@ fn endpoint_crud_reveals_the_secret_only_on_create() {
         assert_eq!(gone.body["error"]["code"], "resource_missing");
 
         let other = api.other_platform();
-        let mine = endpoint(&api, "https://example.com/x", &["*"], false)
+        let mine = api
+            .webhook_endpoint("https://example.com/x", &["*"], false)
             .await
             .0;
         let theirs = other
@@ -167,7 +150,9 @@ fn platform_events_are_delivered_signed_and_counted_down() {
     run(|| async {
         let api = start().await;
         let rx = Receiver::start(&[]);
-        let (_, secret) = endpoint(&api, &rx.url, &["customer.created"], false).await;
+        let (_, secret) = api
+            .webhook_endpoint(&rx.url, &["customer.created"], false)
+            .await;
         let cus = api
             .post("/v1/customers", &[("email", "a@example.com")])
             .await
@@ -225,7 +210,7 @@ fn failed_delivery_is_retried_until_it_succeeds() {
         let api = start().await;
         // First attempt 500, second 503, third 200 (the fast config allows two retries).
         let rx = Receiver::start(&[500, 503]);
-        let (_, secret) = endpoint(&api, &rx.url, &["*"], false).await;
+        let (_, secret) = api.webhook_endpoint(&rx.url, &["*"], false).await;
         api.post("/v1/customers", &[("name", "Retry")])
             .await
             .ok("customer");
@@ -258,7 +243,8 @@ fn exhausted_retries_leave_the_event_pending() {
     run(|| async {
         let api = start().await;
         let rx = Receiver::start(&[500, 500, 500, 500]);
-        endpoint(&api, &rx.url, &["customer.created"], false).await;
+        api.webhook_endpoint(&rx.url, &["customer.created"], false)
+            .await;
         api.post("/v1/customers", &[("name", "Never")])
             .await
             .ok("customer");
@@ -291,8 +277,8 @@ fn connect_endpoints_get_connected_account_events_with_account() {
         let api = start().await;
         let platform_rx = Receiver::start(&[]);
         let connect_rx = Receiver::start(&[]);
-        let (_, platform_secret) = endpoint(&api, &platform_rx.url, &["*"], false).await;
-        let (_, connect_secret) = endpoint(&api, &connect_rx.url, &["*"], true).await;
+        let (_, platform_secret) = api.webhook_endpoint(&platform_rx.url, &["*"], false).await;
+        let (_, connect_secret) = api.webhook_endpoint(&connect_rx.url, &["*"], true).await;
         let acct = api.onboarded_account().await;
         let cus = api
             .post_on(&acct, "/v1/customers", &[("name", "On connected")])
@@ -375,16 +361,16 @@ fn other_platforms_and_disabled_endpoints_receive_nothing() {
         let rx_b = Receiver::start(&[]);
         let rx_disabled = Receiver::start(&[]);
         let rx_a = Receiver::start(&[]);
-        endpoint(&b, &rx_b.url, &["*"], true).await;
-        endpoint(&b, &rx_b.url, &["*"], false).await;
-        let (dis, _) = endpoint(&a, &rx_disabled.url, &["*"], false).await;
+        b.webhook_endpoint(&rx_b.url, &["*"], true).await;
+        b.webhook_endpoint(&rx_b.url, &["*"], false).await;
+        let (dis, _) = a.webhook_endpoint(&rx_disabled.url, &["*"], false).await;
         a.post(
             &format!("/v1/webhook_endpoints/{dis}"),
             &[("disabled", "true")],
         )
         .await
         .ok("disable");
-        endpoint(&a, &rx_a.url, &["*"], false).await;
+        a.webhook_endpoint(&rx_a.url, &["*"], false).await;
         let acct = a.onboarded_account().await;
         a.post_on(&acct, "/v1/customers", &[("name", "x")])
             .await
@@ -496,7 +482,9 @@ fn events_recorded_outside_requests_are_delivered_too() {
     run(|| async {
         let api = start().await;
         let rx = Receiver::start(&[]);
-        let (_, secret) = endpoint(&api, &rx.url, &["refund.failed"], false).await;
+        let (_, secret) = api
+            .webhook_endpoint(&rx.url, &["refund.failed"], false)
+            .await;
         let pi = api.charge_on(None, 1_500, "pm_card_refundFail").await;
         let refund = api
             .post(

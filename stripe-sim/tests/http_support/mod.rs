@@ -307,6 +307,31 @@ impl Api {
         r.ok("create+confirm payment intent")
     }
 
+    /// A webhook endpoint at `url` for `events` (`connect: true` when asked); returns its id
+    /// and signing secret.
+    pub async fn webhook_endpoint(
+        &self,
+        url: &str,
+        events: &[&str],
+        connect: bool,
+    ) -> (String, String) {
+        let mut form: Vec<(&str, &str)> = vec![("url", url), ("description", "test endpoint")];
+        for e in events {
+            form.push(("enabled_events[]", e));
+        }
+        if connect {
+            form.push(("connect", "true"));
+        }
+        let we = self
+            .post("/v1/webhook_endpoints", &form)
+            .await
+            .ok("create endpoint");
+        (
+            we["id"].as_str().expect("id").to_string(),
+            we["secret"].as_str().expect("secret on create").to_string(),
+        )
+    }
+
     /// A platform customer (on `acct` when given) with this email; returns its id.
     pub async fn customer(&self, acct: Option<&str>, email: &str) -> String {
         self.call(
