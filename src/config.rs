@@ -41,6 +41,35 @@ pub struct Settings {
     pub rust_log: String,
     /// Largest accepted request body; larger requests get a 413 page.
     pub max_body_bytes: usize,
+    /// `LOG_FORMAT`: human-readable lines (default) or one JSON object per line.
+    pub log_format: LogFormat,
+    /// `METRICS_ALLOW`: peers that may read /metrics (default: loopback only).
+    pub metrics_allow: Vec<ipnet::IpNet>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event; colour only when stdout is a terminal.
+    Pretty,
+    /// One JSON object per line, with the request id and other span fields flattened in.
+    Json,
+}
+
+/// Loopback, IPv4 and IPv6: who may read /metrics unless METRICS_ALLOW says otherwise.
+pub const DEFAULT_METRICS_ALLOW: &str = "127.0.0.0/8,::1";
+
+/// A comma- or space-separated list of addresses (`10.0.0.5`) and networks (`10.0.0.0/8`).
+pub fn parse_allow_list(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| format!("`{item}` is not an IP address or a network like 10.0.0.0/8"))
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug)]
@@ -221,6 +250,22 @@ impl Settings {
             None => 1024 * 1024,
         };
 
+        let log_format = match get("LOG_FORMAT").map(|v| v.trim().to_ascii_lowercase()) {
+            None => LogFormat::Pretty,
+            Some(v) if v == "pretty" => LogFormat::Pretty,
+            Some(v) if v == "json" => LogFormat::Json,
+            Some(v) => {
+                return Err(bad(
+                    "LOG_FORMAT",
+                    format!("`{v}` must be pretty (readable lines) or json (one object per line)"),
+                ));
+            }
+        };
+
+        let metrics_allow =
+            parse_allow_list(&get("METRICS_ALLOW").unwrap_or_else(|| DEFAULT_METRICS_ALLOW.into()))
+                .map_err(|problem| bad("METRICS_ALLOW", problem))?;
+
         Ok(Settings {
             bind_addr,
             base_url,
@@ -240,6 +285,8 @@ impl Settings {
             mail_from,
             rust_log,
             max_body_bytes,
+            log_format,
+            metrics_allow,
         })
     }
 
@@ -313,6 +360,33 @@ mod tests {
         let s = from(&[("BASE_URL", "https://shop.example/")]).unwrap();
         assert_eq!(s.base_url, "https://shop.example");
         assert!(s.cookies_secure());
+    }
+
+    #[test]
+    fn log_format_and_metrics_allow_list() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert_eq!(s.metrics_allow.len(), 2, "loopback v4 and v6");
+        let s = from(&[
+            ("LOG_FORMAT", "JSON"),
+            ("METRICS_ALLOW", "10.1.2.3, 192.168.0.0/16"),
+        ])
+        .unwrap();
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.metrics_allow[0].to_string(), "10.1.2.3/32");
+        assert_eq!(s.metrics_allow[1].to_string(), "192.168.0.0/16");
+        assert_eq!(
+            from(&[("LOG_FORMAT", "xml")]).unwrap_err().var,
+            "LOG_FORMAT"
+        );
+        assert_eq!(
+            from(&[("METRICS_ALLOW", "10.0.0.0/33")]).unwrap_err().var,
+            "METRICS_ALLOW"
+        );
+        assert_eq!(
+            from(&[("METRICS_ALLOW", "localhost")]).unwrap_err().var,
+            "METRICS_ALLOW"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod jobs;
+pub mod keyfile;
 pub mod seller;
 pub mod startup;
 pub mod state;

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    telemetry::init(&settings.rust_log);
+    telemetry::init_with(&settings.rust_log, settings.log_format);
 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -52,6 +52,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        crate::telemetry::metrics::install();
         std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
             path: settings.data_dir.display().to_string(),
             source,
@@ -101,7 +102,9 @@ impl Application {
                 .wrap(from_fn(middleware::security_headers))
                 .wrap(from_fn(middleware::request_id_header))
                 .wrap(TracingLogger::default())
+                .wrap(from_fn(crate::telemetry::metrics::track_requests))
                 .configure(crate::web::health::configure)
+                .configure(crate::web::metrics::configure)
                 .configure(crate::web::assets::configure)
                 .configure(crate::auth::configure)
                 .configure(crate::storefront::configure)

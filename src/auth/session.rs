@@ -5,9 +5,6 @@
 //! cookie with the shared key. A cookie only names the user id; every request
 //! re-loads the user from the database, so a deleted account is logged out at once.
 
-use std::io::Write;
-use std::path::Path;
-
 use actix_session::config::{CookieContentSecurity, PersistentSession};
 use actix_session::storage::CookieSessionStore;
 use actix_session::{Session, SessionMiddleware};
@@ -16,6 +13,7 @@ use actix_web::cookie::{Key, SameSite, time::Duration};
 use crate::config::Settings;
 use crate::domain::UserId;
 use crate::error::AppError;
+use crate::keyfile::KeyFileError;
 
 pub const COOKIE_NAME: &str = "mp_session";
 const USER_KEY: &str = "uid";
@@ -27,52 +25,40 @@ pub enum SessionKeyError {
         path: String,
         source: std::io::Error,
     },
-    #[error("the session key file {0} is damaged; delete it to generate a new one")]
+    #[error(
+        "the session key file {0} is damaged; restore it, or delete it to generate a new one \
+         (which logs everybody out)"
+    )]
     Damaged(String),
 }
 
+/// Hex of a whole key: actix's `Key::generate` has a 64-byte master key (longer keys put in
+/// the file by hand are fine, shorter ones are a truncated file).
+const KEY_HEX_LEN: usize = 128;
+
 /// SESSION_KEY when set; otherwise a key generated once and kept in
-/// DATA_DIR/session.key, so restarts keep people logged in.
+/// DATA_DIR/session.key (0600, written atomically), so restarts keep people logged in and
+/// instances sharing DATA_DIR share the key.
 pub fn load_or_create_key(settings: &Settings) -> Result<Key, SessionKeyError> {
     if let Some(bytes) = &settings.session_key {
         return Ok(Key::from(bytes));
     }
     let path = settings.data_dir.join("session.key");
-    let io = |source| SessionKeyError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let bytes = hex::decode(text.trim())
-                .ok()
-                .filter(|b| b.len() >= 64)
-                .ok_or_else(|| SessionKeyError::Damaged(path.display().to_string()))?;
-            Ok(Key::from(&bytes))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = Key::generate();
-            write_private(&path, hex::encode(key.master()).as_bytes()).map_err(io)?;
-            Ok(key)
-        }
-        Err(e) => Err(io(e)),
-    }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.write_all(b"\n")
+    let text = crate::keyfile::load_or_create(
+        &path,
+        || hex::encode(Key::generate().master()),
+        |text| text.len() >= KEY_HEX_LEN && hex::decode(text).is_ok(),
+    )
+    .map_err(|e| match e {
+        KeyFileError::Io { path, source } => SessionKeyError::Io {
+            path: path.display().to_string(),
+            source,
+        },
+        KeyFileError::Damaged { path } => SessionKeyError::Damaged(path.display().to_string()),
+    })?;
+    let bytes =
+        hex::decode(text).map_err(|_| SessionKeyError::Damaged(path.display().to_string()))?;
+    Ok(Key::from(&bytes))
 }
 
 pub fn middleware(settings: &Settings, key: Key) -> SessionMiddleware<CookieSessionStore> {

@@ -138,3 +138,40 @@ pub async fn status(db: &Db, id: &JobId) -> Result<Option<JobStatus>, DbError> {
     })
     .transpose()
 }
+
+/// How many unfinished jobs of each kind are queued (waiting, including scheduled retries),
+/// running (under a live lease) and failed (out of attempts), as seen at `now`. Kinds without
+/// unfinished jobs are absent.
+pub async fn counts_by_kind(
+    db: &Db,
+    now: i64,
+) -> Result<Vec<crate::telemetry::metrics::JobCounts>, DbError> {
+    let rows = sqlx::query(
+        "SELECT kind,
+                SUM(CASE WHEN locked_until IS NOT NULL AND locked_until >= $1
+                         THEN 1 ELSE 0 END) AS running,
+                SUM(CASE WHEN (locked_until IS NULL OR locked_until < $1)
+                              AND attempts < max_attempts
+                         THEN 1 ELSE 0 END) AS queued,
+                SUM(CASE WHEN (locked_until IS NULL OR locked_until < $1)
+                              AND attempts >= max_attempts
+                         THEN 1 ELSE 0 END) AS failed
+         FROM jobs
+         WHERE done_at IS NULL
+         GROUP BY kind
+         ORDER BY kind",
+    )
+    .bind(now)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(crate::telemetry::metrics::JobCounts {
+                kind: r.try_get("kind")?,
+                queued: r.try_get("queued")?,
+                running: r.try_get("running")?,
+                failed: r.try_get("failed")?,
+            })
+        })
+        .collect()
+}

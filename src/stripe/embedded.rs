@@ -1,11 +1,12 @@
 //! The emulator this process starts when no Stripe key is configured.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
 
 use super::GatewayError;
+use crate::keyfile::KeyFileError;
 
 const KEY_FILE: &str = "stripe-sim.key";
 const STATE_FILE: &str = "stripe-sim.json";
@@ -59,30 +60,60 @@ impl EmbeddedSim {
     }
 }
 
+/// `sk_test_sim` and this many letters/digits: the only form this module writes, so anything
+/// else in the file (a truncated or edited key) is noticed instead of becoming a new platform.
+const KEY_SUFFIX_LEN: usize = 24;
+const KEY_PREFIX: &str = "sk_test_sim";
+
 /// The emulator treats every distinct secret key as its own platform, so the key must be the
-/// same on every start for the platform's objects to be found again.
-fn load_or_create_key(path: &PathBuf) -> Result<String, GatewayError> {
-    match std::fs::read_to_string(path) {
-        Ok(existing) if existing.trim().starts_with("sk_test_") => Ok(existing.trim().to_owned()),
-        Ok(_) => Err(GatewayError::Config(format!(
-            "{} does not hold an sk_test_ key; delete it to start a fresh simulated platform",
-            path.display()
-        ))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+/// same on every start for the platform's objects to be found again. Written once, atomically,
+/// with mode 0600 (see [`crate::keyfile`]).
+fn load_or_create_key(path: &Path) -> Result<String, GatewayError> {
+    crate::keyfile::load_or_create(
+        path,
+        || {
             let suffix: String = rand::rng()
                 .sample_iter(Alphanumeric)
-                .take(24)
+                .take(KEY_SUFFIX_LEN)
                 .map(char::from)
                 .collect();
-            let key = format!("sk_test_sim{suffix}");
-            std::fs::write(path, &key).map_err(|e| {
-                GatewayError::Config(format!("cannot write {}: {e}", path.display()))
-            })?;
-            Ok(key)
-        }
-        Err(e) => Err(GatewayError::Config(format!(
-            "cannot read {}: {e}",
+            format!("{KEY_PREFIX}{suffix}")
+        },
+        is_sim_key,
+    )
+    .map_err(|e| match e {
+        KeyFileError::Damaged { path } => GatewayError::Config(format!(
+            "{} does not hold a complete emulator key ({KEY_PREFIX} and {KEY_SUFFIX_LEN} letters \
+             or digits); restore it from a backup (deleting it starts a new simulated platform \
+             that knows none of the stored Stripe ids)",
             path.display()
-        ))),
+        )),
+        io @ KeyFileError::Io { .. } => GatewayError::Config(io.to_string()),
+    })
+}
+
+fn is_sim_key(text: &str) -> bool {
+    text.strip_prefix(KEY_PREFIX).is_some_and(|suffix| {
+        suffix.len() == KEY_SUFFIX_LEN && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sim_key;
+
+    #[test]
+    fn only_whole_generated_keys_are_accepted() {
+        assert!(is_sim_key("sk_test_simABCDEFGHIJKLMNOPQRSTUVWX"));
+        assert!(
+            !is_sim_key("sk_test_simABCDEFGHIJKLMNOPQRSTUVW"),
+            "truncated"
+        );
+        assert!(!is_sim_key("sk_test_sim"), "truncated");
+        assert!(
+            !is_sim_key("sk_test_simABCDEFGHIJKLMNOPQRSTUV\u{0}X"),
+            "garbled"
+        );
+        assert!(!is_sim_key(""));
     }
 }

@@ -29,6 +29,10 @@ pub enum GatewayError {
     /// Stripe does not accept our secret key (revoked, mistyped, or another platform's).
     #[error("Stripe refused our API key: {0}")]
     Authentication(String),
+    /// Our key is valid but may not do this (a restricted `rk_…` key without the permission):
+    /// a configuration problem for the operator, not something the seller can fix.
+    #[error("our Stripe key lacks the permission for this: {0}")]
+    PermissionDenied(String),
     #[error("Stripe is rate limiting us")]
     RateLimited,
     /// Network failure, timeout, 5xx, or a response we could not read.
@@ -74,10 +78,39 @@ fn from_api_error(api: stripe_shared::ApiErrors, status: u16) -> GatewayError {
             }
         }
         (s, _) if s >= 500 => GatewayError::Unavailable(message),
-        (403, _) => GatewayError::AccountNotReady(message),
+        // 403 is "this key may not": access to a connected account that was revoked (or never
+        // granted) is about the seller's account; anything else is our key's permissions.
+        (403, _)
+            if code.as_deref() == Some("account_invalid")
+                || message.contains("does not have access to account") =>
+        {
+            GatewayError::AccountNotReady(message)
+        }
+        (403, _) => GatewayError::PermissionDenied(message),
         _ => GatewayError::InvalidRequest {
             param: api.param,
             message,
         },
+    }
+}
+
+impl GatewayError {
+    /// A short label for metrics and logs (`outcome` of a Stripe call).
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            GatewayError::Declined { .. } => "declined",
+            GatewayError::NeedsAuthentication => "needs_authentication",
+            GatewayError::AccountNotReady(_) => "account_not_ready",
+            GatewayError::InvalidRequest { .. } => "invalid_request",
+            GatewayError::Idempotency(_) => "idempotency",
+            GatewayError::Authentication(_) => "authentication",
+            GatewayError::PermissionDenied(_) => "permission_denied",
+            GatewayError::RateLimited => "rate_limited",
+            GatewayError::Unavailable(_) => "unavailable",
+            GatewayError::Config(_) => "config",
+            // Variants added later count as errors until they get their own label.
+            #[allow(unreachable_patterns)]
+            _ => "error",
+        }
     }
 }

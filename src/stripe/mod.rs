@@ -7,6 +7,7 @@
 
 mod embedded;
 mod error;
+pub(crate) mod metered;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,11 +107,12 @@ impl StripeGateway {
     /// Whether Stripe answers with our key: the platform balance is the cheapest authenticated
     /// call there is.
     pub async fn check(&self) -> Result<(), GatewayError> {
-        stripe_core::balance::RetrieveForMyAccountBalance::new()
-            .send(&self.client)
-            .await
-            .map(|_| ())
-            .map_err(GatewayError::from)
+        metered::call(
+            "balance.retrieve",
+            stripe_core::balance::RetrieveForMyAccountBalance::new().send(&self.client),
+        )
+        .await
+        .map(|_| ())
     }
 }
 

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod flash;
 pub mod forms;
 pub mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod page;
 
