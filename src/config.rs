@@ -45,6 +45,16 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `METRICS_ALLOW`: peers that may read /metrics (default: loopback only).
     pub metrics_allow: Vec<ipnet::IpNet>,
+    /// Connection and command timeout of the SMTP client.
+    pub smtp_timeout_secs: u64,
+    /// Start with the file outbox even though BASE_URL is https.
+    pub allow_outbox_in_production: bool,
+    /// Reverse proxies whose X-Forwarded-For / Forwarded headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A session unused for this long ends.
+    pub session_idle_secs: i64,
+    /// A session ends this long after log-in, used or not.
+    pub session_max_age_secs: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,12 +219,15 @@ impl Settings {
         };
 
         let smtp_url = match get("SMTP_URL") {
-            Some(v) if v.starts_with("smtp://") || v.starts_with("smtps://") => Some(v),
-            Some(_) => {
-                return Err(bad(
-                    "SMTP_URL",
-                    "must start with smtp:// or smtps:// (leave it empty to write mail to DATA_DIR/outbox)",
-                ));
+            Some(v) => {
+                let v = v.trim().to_string();
+                crate::email::parse_smtp_url(&v).map_err(|problem| {
+                    bad(
+                        "SMTP_URL",
+                        format!("{problem} (leave it empty to write mail to DATA_DIR/outbox)"),
+                    )
+                })?;
+                Some(v)
             }
             None => None,
         };
@@ -265,6 +278,46 @@ impl Settings {
         let metrics_allow =
             parse_allow_list(&get("METRICS_ALLOW").unwrap_or_else(|| DEFAULT_METRICS_ALLOW.into()))
                 .map_err(|problem| bad("METRICS_ALLOW", problem))?;
+        let smtp_timeout_secs = number(&get, "SMTP_TIMEOUT_SECS", 1, 600, 10)? as u64;
+        let allow_outbox_in_production = match get("ALLOW_OUTBOX_IN_PRODUCTION").as_deref() {
+            None => false,
+            Some(v) if v.trim().eq_ignore_ascii_case("true") => true,
+            Some(v) if v.trim().eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                return Err(bad(
+                    "ALLOW_OUTBOX_IN_PRODUCTION",
+                    format!("`{v}` must be true or false"),
+                ));
+            }
+        };
+        if smtp_url.is_none() && base_url.starts_with("https://") && !allow_outbox_in_production {
+            return Err(bad(
+                "SMTP_URL",
+                "is empty while BASE_URL is https: mail would only be written to DATA_DIR/outbox \
+                 and never reach anyone. Set SMTP_URL, or ALLOW_OUTBOX_IN_PRODUCTION=true",
+            ));
+        }
+        let trusted_proxies = match get("TRUSTED_PROXIES") {
+            Some(v) => v
+                .split([',', ' '])
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| {
+                    let p = p.trim();
+                    p.parse::<ipnet::IpNet>()
+                        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            bad(
+                                "TRUSTED_PROXIES",
+                                format!("`{p}` is not an address or CIDR range like 10.0.0.0/8"),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+        let session_idle_secs = number(&get, "SESSION_IDLE_SECS", 1, 365 * 86_400, 3 * 86_400)?;
+        let session_max_age_secs =
+            number(&get, "SESSION_MAX_AGE_SECS", 1, 365 * 86_400, 14 * 86_400)?;
 
         Ok(Settings {
             bind_addr,
@@ -287,6 +340,11 @@ impl Settings {
             max_body_bytes,
             log_format,
             metrics_allow,
+            smtp_timeout_secs,
+            allow_outbox_in_production,
+            trusted_proxies,
+            session_idle_secs,
+            session_max_age_secs,
         })
     }
 
@@ -294,6 +352,30 @@ impl Settings {
     /// otherwise browsers would drop them on plain-http development servers.
     pub fn cookies_secure(&self) -> bool {
         self.base_url.starts_with("https://")
+    }
+}
+
+/// A whole number within `min..=max`, or `default` when unset.
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    min: i64,
+    max: i64,
+    default: i64,
+) -> Result<i64, ConfigError> {
+    match get(var) {
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| {
+                bad(
+                    var,
+                    format!("`{v}` must be a whole number from {min} to {max}"),
+                )
+            }),
+        None => Ok(default),
     }
 }
 
@@ -357,7 +439,11 @@ mod tests {
 
     #[test]
     fn https_base_url_makes_cookies_secure() {
-        let s = from(&[("BASE_URL", "https://shop.example/")]).unwrap();
+        let s = from(&[
+            ("BASE_URL", "https://shop.example/"),
+            ("SMTP_URL", "smtps://user:pw@mail.example"),
+        ])
+        .unwrap();
         assert_eq!(s.base_url, "https://shop.example");
         assert!(s.cookies_secure());
     }
@@ -387,6 +473,34 @@ mod tests {
             from(&[("METRICS_ALLOW", "localhost")]).unwrap_err().var,
             "METRICS_ALLOW"
         );
+    }
+
+    #[test]
+    fn https_without_smtp_needs_an_explicit_outbox_opt_in() {
+        let e = from(&[("BASE_URL", "https://shop.example")]).unwrap_err();
+        assert_eq!(e.var, "SMTP_URL");
+        assert!(e.problem.contains("ALLOW_OUTBOX_IN_PRODUCTION"));
+        let s = from(&[
+            ("BASE_URL", "https://shop.example"),
+            ("ALLOW_OUTBOX_IN_PRODUCTION", "true"),
+        ])
+        .unwrap();
+        assert!(s.allow_outbox_in_production && s.smtp_url.is_none());
+        // Plain http (development) keeps the outbox without asking.
+        assert!(from(&[("BASE_URL", "http://localhost:8080")]).is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_ranges() {
+        let s = from(&[("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1 ::1")]).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 3);
+        assert!(s.trusted_proxies[0].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()));
+        let e = from(&[("TRUSTED_PROXIES", "proxy.local")]).unwrap_err();
+        assert_eq!(e.var, "TRUSTED_PROXIES");
+        let e = from(&[("SMTP_URL", "smtp://host?tls=maybe")]).unwrap_err();
+        assert_eq!(e.var, "SMTP_URL");
+        let e = from(&[("SESSION_MAX_AGE_SECS", "0")]).unwrap_err();
+        assert_eq!(e.var, "SESSION_MAX_AGE_SECS");
     }
 
     #[test]

@@ -20,8 +20,12 @@ pub enum AppError {
     LoginRequired,
     #[error("CSRF token missing or wrong")]
     CsrfRejected,
-    #[error("too many failed log-in attempts")]
+    #[error("too many attempts")]
     TooManyAttempts { retry_at: i64, now: i64 },
+    /// The action needs a verified email (paying as a buyer, publishing as a
+    /// seller): check `User::email_verified()` and return this.
+    #[error("email address not verified")]
+    EmailNotVerified,
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("bad request: {0}")]
@@ -115,7 +119,9 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::CsrfRejected | AppError::EmailNotVerified => {
+                StatusCode::FORBIDDEN
+            }
             AppError::LoginRequired => StatusCode::SEE_OTHER,
             AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -142,7 +148,7 @@ impl ResponseError for AppError {
                 let wait = (retry_at - now).max(1);
                 let minutes = (wait + 59) / 60;
                 let message = format!(
-                    "There were too many failed log-in attempts. For your security, log-in is paused: \
+                    "There were too many attempts. For your security, this form is paused: \
                      try again after {} (in about {minutes} minute{}).",
                     clock(*retry_at),
                     if minutes == 1 { "" } else { "s" }
@@ -153,6 +159,12 @@ impl ResponseError for AppError {
                 }
                 res
             }
+            AppError::EmailNotVerified => error_page(
+                status,
+                "Please confirm your email address first",
+                "Follow the link in the mail we sent when you signed up. No mail? Send a new link from \
+                 Account security (in the menu), then try again.",
+            ),
             AppError::BadRequest(msg) => {
                 tracing::info!(reason = %msg, "bad request");
                 generic_page(status)

@@ -149,17 +149,23 @@ impl Application {
     }
 }
 
-/// Deletes log-in failures that no longer count towards any throttle window.
+/// Deletes throttle counters whose window ended and mailed tokens that
+/// expired or were used more than a day ago.
 fn spawn_housekeeping(db: Db) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            let cutoff = db::now_unix() - crate::auth::throttle::WINDOW_SECS;
-            match db::login_failures::prune_before(&db, cutoff).await {
-                Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old log-in failures"),
+            let now = db::now_unix();
+            match crate::auth::throttle::prune(&db, now).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old throttle counters"),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "pruning log-in failures failed"),
+                Err(e) => tracing::warn!(error = %e, "pruning throttle counters failed"),
+            }
+            match db::account_tokens::prune_before(&db, now - 86_400).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old account tokens"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning account tokens failed"),
             }
             if db.is_closed() {
                 break;

@@ -32,16 +32,34 @@ async fn wait_for_mail(dir: &std::path::Path, needle: &str) -> Option<String> {
 }
 
 #[tokio::test]
-async fn sign_up_queues_a_welcome_mail_that_reaches_the_outbox() {
+async fn confirming_the_email_queues_a_welcome_mail_that_reaches_the_outbox() {
     let app = spawn_app().await;
     let email = unique_email("welcome");
     let res = app.signup(&email, PASSWORD, "seller").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 
-    let mail = wait_for_mail(&app.settings.data_dir.join("outbox"), &email)
+    let outbox = app.settings.data_dir.join("outbox");
+    let verify = wait_for_mail(&outbox, "Subject: Confirm your email address")
+        .await
+        .expect("verification mail delivered to the outbox");
+    assert!(verify.contains(&email));
+    let link = common::email::outbox_for(&outbox, &email, 1).await[0]
+        .email
+        .text
+        .lines()
+        .find(|l| l.contains("/email/verify?token="))
+        .expect("link in the text part")
+        .trim()
+        .to_string();
+    let path = link
+        .strip_prefix(&app.settings.base_url)
+        .expect("absolute link");
+    assert_eq!(app.get(path).await.status(), StatusCode::SEE_OTHER);
+
+    let mail = wait_for_mail(&outbox, "Subject: Welcome to Marketplace")
         .await
         .expect("welcome mail delivered to the outbox");
-    assert!(mail.contains("Subject: Welcome to Marketplace"));
+    assert!(mail.contains(&email));
     assert!(mail.contains("connect a Stripe account"));
     assert!(mail.contains(&format!("{}/seller", app.settings.base_url)));
     assert!(mail.contains("text/html"), "html and text parts");

@@ -34,7 +34,8 @@ async fn migrations_apply_revert_and_reapply() {
             .count()
     );
     assert!(table_exists(&pool, "users").await);
-    assert!(table_exists(&pool, "login_failures").await);
+    assert!(table_exists(&pool, "account_tokens").await);
+    assert!(table_exists(&pool, "throttle_buckets").await);
 
     // Running again is a no-op.
     MIGRATOR.run(&pool).await.expect("idempotent");

@@ -1,5 +1,7 @@
 //! The operator's back office.
 
+pub mod mail;
+
 use actix_web::web;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -16,6 +18,7 @@ const USERS_PER_PAGE: i64 = 100;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(users));
+    mail::configure(cfg);
 }
 
 struct UserRow {

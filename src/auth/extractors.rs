@@ -29,11 +29,23 @@ pub async fn load_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| AppError::Internal("AppState missing".into()))?;
             let user = db::users::find_by_id(&state.db, &id).await?;
-            if user.is_none() {
-                // The account is gone: end the stale session.
-                session::log_out(&session);
+            match user {
+                Some(user) => {
+                    match session::check(&session, &user, &state.settings, db::now_unix()) {
+                        Ok(()) => Some(user),
+                        Err(why) => {
+                            tracing::info!(user_id = %user.id, reason = ?why, "session ended");
+                            session::log_out(&session);
+                            None
+                        }
+                    }
+                }
+                None => {
+                    // The account is gone: end the stale session.
+                    session::log_out(&session);
+                    None
+                }
             }
-            user
         }
         None => None,
     };

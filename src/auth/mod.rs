@@ -5,7 +5,9 @@ pub mod accounts;
 pub mod csrf;
 pub mod extractors;
 pub mod password;
+pub mod recovery;
 pub mod routes;
+pub mod security;
 pub mod session;
 pub mod throttle;
 

@@ -1,4 +1,5 @@
-//! Sign up, log in, log out.
+//! Sign up, log in, log out. Email verification and password reset live in
+//! `recovery`, the logged-in person's security page in `security`.
 
 use actix_session::SessionExt;
 use actix_web::http::StatusCode;
@@ -6,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::accounts::{self, RegisterError};
+use crate::auth::accounts::{self, RegisterError, SignUp};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::extractors::MaybeUser;
 use crate::auth::{password, session, throttle};
@@ -14,6 +15,7 @@ use crate::db;
 use crate::domain::{Email, Password, Role};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::client_ip::client_ip;
 use crate::web::forms::FieldErrors;
 use crate::web::page::Page;
 use crate::web::{flash, render_with_status, see_other};
@@ -29,7 +31,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(login_form))
             .route(web::post().to(login)),
     )
+    .route("/signup/sent", web::get().to(check_inbox))
     .route("/logout", web::post().to(logout));
+    crate::auth::recovery::configure(cfg);
+    crate::auth::security::configure(cfg);
 }
 
 #[derive(Template)]
@@ -105,25 +110,29 @@ async fn signup(
     };
 
     if let (Some(email), Some(password), Some(role)) = (&email, &password, role) {
-        match accounts::register(&state.db, &state.settings.base_url, email, password, role).await {
-            Ok(user) => {
-                let session = req.get_session();
-                session::log_in(&session, &user.id)?;
-                let welcome = match role {
-                    Role::Seller => "Welcome! Your seller account is ready.",
-                    _ => "Welcome! Your account is ready.",
-                };
-                flash::success(&session, welcome)?;
-                tracing::info!(user_id = %user.id, role = %role, "account created");
-                return Ok(see_other(role.home_path()));
+        let now = db::now_unix();
+        let ip = client_ip(&req);
+        throttle::reserve(
+            &state.db,
+            &[
+                (throttle::SIGNUP_IP, &ip),
+                (throttle::SIGNUP_EMAIL, email.as_str()),
+            ],
+            now,
+        )
+        .await?;
+        // A taken address gets the same page as a new one; its owner is mailed instead.
+        match accounts::sign_up(&state.db, &state.settings.base_url, email, password, role).await {
+            Ok(SignUp::Created(user)) => {
+                tracing::info!(user_id = %user.id, role = %role, %ip, "account created");
             }
-            Err(RegisterError::EmailTaken) => errors.add(
-                "email",
-                "We could not create an account with this email. If it is yours, log in instead.",
-            ),
+            Ok(SignUp::AlreadyRegistered) => {
+                tracing::info!(%ip, "sign-up with a registered email; owner notified");
+            }
             Err(RegisterError::Db(e)) => return Err(e.into()),
             Err(e) => return Err(AppError::Internal(e.to_string())),
         }
+        return Ok(see_other("/signup/sent"));
     }
 
     let page = Page::load(&req).await?;
@@ -136,6 +145,16 @@ async fn signup(
             errors,
         },
     )
+}
+
+#[derive(Template)]
+#[template(path = "auth/check_inbox.html")]
+struct CheckInboxPage {
+    page: Page,
+}
+
+async fn check_inbox(page: Page) -> Result<HttpResponse, AppError> {
+    render_with_status(StatusCode::OK, &CheckInboxPage { page })
 }
 
 #[derive(Template)]
@@ -168,14 +187,6 @@ struct LoginInput {
     password: String,
 }
 
-/// The peer address of the TCP connection. Forwarded headers are ignored
-/// because anyone can send them; behind a proxy, all clients share its address.
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -186,10 +197,18 @@ async fn login(
     let ip = client_ip(&req);
     let now = db::now_unix();
 
-    if let Some(retry_at) = throttle::blocked_until(db, &email_key, &ip, now).await? {
-        tracing::warn!(%ip, "log-in throttled");
-        return Err(AppError::TooManyAttempts { retry_at, now });
-    }
+    // The attempt counts before the (slow) password check, atomically, so
+    // parallel guesses cannot all pass a check made before any was recorded.
+    throttle::reserve(
+        db,
+        &[
+            (throttle::LOGIN_EMAIL, &email_key),
+            (throttle::LOGIN_IP, &ip),
+        ],
+        now,
+    )
+    .await
+    .inspect_err(|_| tracing::warn!(%ip, "log-in throttled"))?;
 
     let credentials = match Email::parse(&input.email) {
         Ok(email) => db::users::credentials_by_email(db, &email).await?,
@@ -202,15 +221,16 @@ async fn login(
 
     match credentials {
         Some(c) if matches => {
-            throttle::forget(db, &email_key).await?;
+            // Success forgives earlier typos for this email, at this address too.
+            throttle::forgive_login(db, &email_key, &ip).await?;
             let session = req.get_session();
-            session::log_in(&session, &c.user.id)?;
+            session::log_in(&session, &c.user.id, c.user.session_epoch)?;
             flash::success(&session, "You are logged in.")?;
             tracing::info!(user_id = %c.user.id, "logged in");
             Ok(see_other(c.user.role.home_path()))
         }
         _ => {
-            throttle::record_failure(db, &email_key, &ip, now).await?;
+            tracing::info!(%ip, "log-in failed");
             let mut errors = FieldErrors::default();
             // Same words whether the email is unknown or the password wrong.
             errors.add("form", "Email or password is incorrect.");
@@ -228,7 +248,7 @@ async fn login(
 }
 
 #[derive(Deserialize)]
-struct NoFields {}
+pub(crate) struct NoFields {}
 
 async fn logout(req: HttpRequest, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
     let session = req.get_session();

@@ -3,10 +3,11 @@
 //! number), BIGINT for every integer (Postgres INTEGER would decode as i32),
 //! unix seconds for timestamps, TEXT prefixed primary keys.
 
+pub mod account_tokens;
 pub mod jobs;
-pub mod login_failures;
 pub mod products;
 pub mod sellers;
+pub mod throttle;
 pub mod users;
 
 use std::path::Path;

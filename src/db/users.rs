@@ -13,7 +13,21 @@ pub struct User {
     pub email: String,
     pub role: Role,
     pub created_at: i64,
+    /// When the owner followed the verification link; `None` = not yet.
+    pub email_verified_at: Option<i64>,
+    /// Sessions issued under another epoch are no longer valid.
+    pub session_epoch: i64,
 }
+
+impl User {
+    /// The owner proved they read mail at this address. Unverified buyers may
+    /// browse but not pay; unverified sellers may not publish products.
+    pub fn email_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
+}
+
+const COLUMNS: &str = "id, email, role, created_at, email_verified_at, session_epoch";
 
 /// The stored hash travels separately from [`User`] so it is never handed to a template.
 pub struct Credentials {
@@ -37,6 +51,8 @@ fn user_from_row(row: &AnyRow) -> Result<User, DbError> {
                 detail: e.to_string(),
             })?,
         created_at: row.try_get("created_at")?,
+        email_verified_at: row.try_get("email_verified_at")?,
+        session_epoch: row.try_get("session_epoch")?,
     })
 }
 
@@ -50,12 +66,12 @@ pub async fn insert(
     now: i64,
 ) -> Result<Option<User>, DbError> {
     let id = UserId::generate();
-    let row = sqlx::query(
+    let row = sqlx::query(&format!(
         "INSERT INTO users (id, email, password_hash, role, created_at)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (email) DO NOTHING
-         RETURNING id, email, role, created_at",
-    )
+         RETURNING {COLUMNS}"
+    ))
     .bind(id.as_str())
     .bind(email.as_str())
     .bind(password_hash)
@@ -67,17 +83,88 @@ pub async fn insert(
 }
 
 pub async fn find_by_id(db: &Db, id: &UserId) -> Result<Option<User>, DbError> {
-    let row = sqlx::query("SELECT id, email, role, created_at FROM users WHERE id = $1")
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
         .bind(id.as_str())
         .fetch_optional(db)
         .await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
-pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Credentials>, DbError> {
-    let row = sqlx::query(
-        "SELECT id, email, role, created_at, password_hash FROM users WHERE email = $1",
+/// [`find_by_id`] inside a transaction.
+pub async fn find_by_id_in(conn: &mut AnyConnection, id: &UserId) -> Result<Option<User>, DbError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<User>, DbError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+        .bind(email.as_str())
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// Records the first successful verification; later ones change nothing.
+pub async fn mark_email_verified(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    now: i64,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL",
     )
+    .bind(now)
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces the password and ends every session of the account (new epoch).
+/// Returns the new epoch.
+pub async fn set_password(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    password_hash: &str,
+) -> Result<Option<i64>, DbError> {
+    let row = sqlx::query(
+        "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1
+         WHERE id = $2 RETURNING session_epoch",
+    )
+    .bind(password_hash)
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| r.try_get("session_epoch")).transpose()?)
+}
+
+/// Ends every session of the account ("log out everywhere"). Returns the new epoch.
+pub async fn bump_session_epoch(db: &Db, id: &UserId) -> Result<Option<i64>, DbError> {
+    let row = sqlx::query(
+        "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
+    )
+    .bind(id.as_str())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| r.try_get("session_epoch")).transpose()?)
+}
+
+/// The stored hash of one account, for re-checking the current password.
+pub async fn password_hash(db: &Db, id: &UserId) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
+}
+
+pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Credentials>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, password_hash FROM users WHERE email = $1"
+    ))
     .bind(email.as_str())
     .fetch_optional(db)
     .await?;
@@ -92,9 +179,9 @@ pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Crede
 
 /// Newest first; the admin page shows one page of them.
 pub async fn list(db: &Db, limit: i64) -> Result<Vec<User>, DbError> {
-    let rows = sqlx::query(
-        "SELECT id, email, role, created_at FROM users ORDER BY created_at DESC, id LIMIT $1",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users ORDER BY created_at DESC, id LIMIT $1"
+    ))
     .bind(limit)
     .fetch_all(db)
     .await?;

@@ -18,6 +18,8 @@ use crate::web::flash::{self, Flash};
 pub struct NavUser {
     pub email: String,
     pub role: Role,
+    /// The layout asks unverified people to confirm their email.
+    pub verified: bool,
 }
 
 pub struct Page {
@@ -77,6 +79,7 @@ impl Page {
         let session = req.get_session();
         Ok(Page {
             user: user.map(|u| NavUser {
+                verified: u.email_verified(),
                 email: u.email,
                 role: u.role,
             }),

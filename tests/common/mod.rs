@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
+pub mod email;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -233,15 +235,45 @@ impl TestApp {
         self.post_form("/logout", &[]).await
     }
 
-    /// Creates an account of `role` and logs this app's client in as it, in one line.
-    /// Buyers and sellers sign up through the form; admins are created through the
-    /// same function the `create-admin` command uses, then log in through the form.
+    /// Creates an account of `role` with a verified email and logs this app's
+    /// client in as it, in one line. Buyers and sellers sign up through the form
+    /// (their address is then marked verified directly, as if they had followed
+    /// the mailed link); admins are created through the same function the
+    /// `create-admin` command uses. All then log in through the form.
     pub async fn login_as(&self, role: Role) -> TestUser {
+        let user = self.login_as_unverified(role).await;
+        if role != Role::Admin {
+            self.mark_verified(&user.email).await;
+        }
+        user
+    }
+
+    /// Marks the account's email verified, as following the mailed link would.
+    pub async fn mark_verified(&self, email: &str) {
+        let email = Email::parse(email).expect("valid email");
+        let user = marketplace::db::users::find_by_email(&self.db, &email)
+            .await
+            .expect("user lookup")
+            .expect("user exists");
+        let mut conn = self.db.acquire().await.expect("connection");
+        marketplace::db::users::mark_email_verified(
+            &mut conn,
+            &user.id,
+            marketplace::db::now_unix(),
+        )
+        .await
+        .expect("verified");
+    }
+
+    /// Like [`TestApp::login_as`], but the email stays unverified.
+    pub async fn login_as_unverified(&self, role: Role) -> TestUser {
         let email = unique_email(role.as_str());
         match role {
             Role::Buyer | Role::Seller => {
                 let res = self.signup(&email, PASSWORD, role.as_str()).await;
                 assert_eq!(res.status(), StatusCode::SEE_OTHER, "sign-up redirects");
+                let res = self.login(&email, PASSWORD).await;
+                assert_eq!(res.status(), StatusCode::SEE_OTHER, "log-in redirects");
             }
             Role::Admin => {
                 accounts::register(
