@@ -41,6 +41,10 @@ pub struct Settings {
     pub rust_log: String,
     /// Largest accepted request body; larger requests get a 413 page.
     pub max_body_bytes: usize,
+    /// Finished jobs older than this many days are deleted (failed ones are kept).
+    pub job_retention_days: u32,
+    /// Job workers per instance (webhook events, mail).
+    pub job_workers: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -221,6 +225,30 @@ impl Settings {
             None => 1024 * 1024,
         };
 
+        let job_retention_days = match get("JOB_RETENTION_DAYS") {
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    bad(
+                        "JOB_RETENTION_DAYS",
+                        format!("`{v}` must be a whole number of days, at least 1"),
+                    )
+                })?,
+            None => 14,
+        };
+        let job_workers = match get("JOB_WORKERS") {
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| bad("JOB_WORKERS", format!("`{v}` must be from 1 to 64")))?,
+            None => 4,
+        };
+
         Ok(Settings {
             bind_addr,
             base_url,
@@ -240,6 +268,8 @@ impl Settings {
             mail_from,
             rust_log,
             max_body_bytes,
+            job_retention_days,
+            job_workers,
         })
     }
 

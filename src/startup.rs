@@ -115,8 +115,12 @@ impl Application {
         .map_err(bind_err)?
         .run();
 
-        spawn_housekeeping(db.clone());
-        Worker::new(db.clone(), mailer).spawn();
+        spawn_housekeeping(db.clone(), settings.job_retention_days);
+        for _ in 0..settings.job_workers {
+            Worker::new(db.clone(), mailer.clone())
+                .with_stripe(stripe.clone())
+                .spawn();
+        }
         Ok(Application {
             port,
             db,
@@ -146,12 +150,17 @@ impl Application {
     }
 }
 
-/// Deletes log-in failures that no longer count towards any throttle window.
-fn spawn_housekeeping(db: Db) {
+/// Deletes log-in failures that no longer count towards any throttle window and
+/// finished jobs older than the retention period (failed jobs stay for operators);
+/// parks jobs that ran out of attempts while their worker was lost.
+fn spawn_housekeeping(db: Db, job_retention_days: u32) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            if let Err(e) = housekeep_jobs(&db, job_retention_days).await {
+                tracing::warn!(error = %e, "job housekeeping failed");
+            }
             let cutoff = db::now_unix() - crate::auth::throttle::WINDOW_SECS;
             match db::login_failures::prune_before(&db, cutoff).await {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old log-in failures"),
@@ -163,4 +172,18 @@ fn spawn_housekeeping(db: Db) {
             }
         }
     });
+}
+
+/// One pass of the job queue's housekeeping (also called by tests).
+pub async fn housekeep_jobs(db: &Db, retention_days: u32) -> Result<(), DbError> {
+    let cutoff = db::clock::now(db).await? - i64::from(retention_days) * 86_400;
+    let pruned = db::jobs::prune_done_before(db, cutoff).await?;
+    if pruned > 0 {
+        tracing::info!(deleted = pruned, "pruned finished jobs");
+    }
+    let parked = db::jobs::fail_exhausted(db).await?;
+    if parked > 0 {
+        tracing::warn!(jobs = parked, "parked jobs that ran out of attempts");
+    }
+    Ok(())
 }
