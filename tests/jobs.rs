@@ -404,7 +404,7 @@ async fn workers_on_two_pools_run_each_job_exactly_once() {
     for t in tasks {
         t.abort();
     }
-    let runs = runs.lock().unwrap();
+    let runs = runs.lock().unwrap().clone();
     assert_eq!(runs.len(), ids.len());
     assert!(
         runs.values().all(|n| *n == 1),
