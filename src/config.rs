@@ -43,7 +43,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Finished jobs older than this many days are deleted (failed ones are kept).
     pub job_retention_days: u32,
-    /// Job workers per instance (webhook events, mail).
+    /// Job workers per instance (webhook events, mail); 0 = this instance only serves pages.
     pub job_workers: u32,
 }
 
@@ -244,8 +244,8 @@ impl Settings {
                 .trim()
                 .parse::<u32>()
                 .ok()
-                .filter(|n| (1..=64).contains(n))
-                .ok_or_else(|| bad("JOB_WORKERS", format!("`{v}` must be from 1 to 64")))?,
+                .filter(|n| *n <= 64)
+                .ok_or_else(|| bad("JOB_WORKERS", format!("`{v}` must be from 0 to 64")))?,
             None => 4,
         };
 

@@ -76,6 +76,9 @@ impl Application {
             source,
         };
         let port = listener.local_addr().map_err(bind_err)?.port();
+        let webhook_secrets = web::Data::new(
+            crate::webhooks::receive::secrets_at_start(&settings, &stripe, port).await?,
+        );
 
         let state = web::Data::new(AppState {
             db: db.clone(),
@@ -93,6 +96,7 @@ impl Application {
             // Wrapped inside-out: the last `wrap` sees the request first.
             App::new()
                 .app_data(state.clone())
+                .app_data(webhook_secrets.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::FormConfig::default().limit(max_body))
                 .wrap(ErrorHandlers::new().default_handler(middleware::error_pages))
@@ -107,6 +111,7 @@ impl Application {
                 .configure(crate::storefront::configure)
                 .configure(crate::seller::configure)
                 .configure(crate::admin::configure)
+                .configure(crate::webhooks::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(AppError::NotFound)
                 }))
@@ -116,6 +121,7 @@ impl Application {
         .run();
 
         spawn_housekeeping(db.clone(), settings.job_retention_days);
+        crate::webhooks::reconcile::spawn_periodic(db.clone());
         for _ in 0..settings.job_workers {
             Worker::new(db.clone(), mailer.clone())
                 .with_stripe(stripe.clone())

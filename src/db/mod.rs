@@ -5,10 +5,13 @@
 
 pub mod clock;
 pub mod jobs;
+pub mod ledger;
 pub mod login_failures;
 pub mod products;
+pub mod reconcile;
 pub mod sellers;
 pub mod users;
+pub mod webhook_events;
 
 use std::path::Path;
 use std::time::Duration;

@@ -123,8 +123,28 @@ async fn dispatch(ctx: JobContext, job: ClaimedJob) -> Result<(), JobError> {
             ctx.mailer.send(job.id.as_str(), &email).await?;
             Ok(())
         }
+        crate::webhooks::PROCESS_EVENT => {
+            crate::webhooks::worker::run_job(&webhook_ctx(&ctx)?, &job).await
+        }
+        crate::webhooks::RECONCILE => {
+            crate::webhooks::reconcile::run(&webhook_ctx(&ctx)?, &job.payload)
+                .await
+                .map(|_| ())
+                .map_err(|e| JobError::retryable(e.to_string()))
+        }
         other => Err(JobError::UnknownKind(other.to_string())),
     }
+}
+
+fn webhook_ctx(ctx: &JobContext) -> Result<crate::webhooks::WebhookCtx, JobError> {
+    let stripe = ctx
+        .stripe
+        .clone()
+        .ok_or_else(|| JobError::retryable("this worker has no Stripe gateway"))?;
+    Ok(crate::webhooks::WebhookCtx {
+        db: ctx.db.clone(),
+        stripe,
+    })
 }
 
 /// Timing of a worker; the defaults suit production, tests shorten them.

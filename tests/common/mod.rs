@@ -276,3 +276,4 @@ pub fn location(res: &reqwest::Response) -> String {
         .unwrap_or_default()
         .to_string()
 }
+pub mod webhooks;
