@@ -55,6 +55,10 @@ pub struct Settings {
     pub session_idle_secs: i64,
     /// A session ends this long after log-in, used or not.
     pub session_max_age_secs: i64,
+    /// Finished jobs older than this many days are deleted (failed ones are kept).
+    pub job_retention_days: u32,
+    /// Job workers per instance (webhook events, mail); 0 = this instance only serves pages.
+    pub job_workers: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,6 +323,30 @@ impl Settings {
         let session_max_age_secs =
             number(&get, "SESSION_MAX_AGE_SECS", 1, 365 * 86_400, 14 * 86_400)?;
 
+        let job_retention_days = match get("JOB_RETENTION_DAYS") {
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    bad(
+                        "JOB_RETENTION_DAYS",
+                        format!("`{v}` must be a whole number of days, at least 1"),
+                    )
+                })?,
+            None => 14,
+        };
+        let job_workers = match get("JOB_WORKERS") {
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= 64)
+                .ok_or_else(|| bad("JOB_WORKERS", format!("`{v}` must be from 0 to 64")))?,
+            None => 4,
+        };
+
         Ok(Settings {
             bind_addr,
             base_url,
@@ -345,6 +373,8 @@ impl Settings {
             trusted_proxies,
             session_idle_secs,
             session_max_age_secs,
+            job_retention_days,
+            job_workers,
         })
     }
 

@@ -15,3 +15,4 @@ pub mod storefront;
 pub mod stripe;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;

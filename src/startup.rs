@@ -77,6 +77,9 @@ impl Application {
             source,
         };
         let port = listener.local_addr().map_err(bind_err)?.port();
+        let webhook_secrets = web::Data::new(
+            crate::webhooks::receive::secrets_at_start(&settings, &stripe, port).await?,
+        );
 
         let state = web::Data::new(AppState {
             db: db.clone(),
@@ -94,6 +97,7 @@ impl Application {
             // Wrapped inside-out: the last `wrap` sees the request first.
             App::new()
                 .app_data(state.clone())
+                .app_data(webhook_secrets.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::FormConfig::default().limit(max_body))
                 .wrap(ErrorHandlers::new().default_handler(middleware::error_pages))
@@ -110,6 +114,7 @@ impl Application {
                 .configure(crate::storefront::configure)
                 .configure(crate::seller::configure)
                 .configure(crate::admin::configure)
+                .configure(crate::webhooks::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(AppError::NotFound)
                 }))
@@ -118,8 +123,13 @@ impl Application {
         .map_err(bind_err)?
         .run();
 
-        spawn_housekeeping(db.clone());
-        Worker::new(db.clone(), mailer).spawn();
+        spawn_housekeeping(db.clone(), settings.job_retention_days);
+        crate::webhooks::reconcile::spawn_periodic(db.clone());
+        for _ in 0..settings.job_workers {
+            Worker::new(db.clone(), mailer.clone())
+                .with_stripe(stripe.clone())
+                .spawn();
+        }
         Ok(Application {
             port,
             db,
@@ -149,13 +159,18 @@ impl Application {
     }
 }
 
-/// Deletes throttle counters whose window ended and mailed tokens that
-/// expired or were used more than a day ago.
-fn spawn_housekeeping(db: Db) {
+/// Deletes throttle counters whose window ended, mailed tokens that expired or
+/// were used more than a day ago, and finished jobs older than the retention
+/// period (failed jobs stay for operators); parks jobs that ran out of attempts
+/// while their worker was lost.
+fn spawn_housekeeping(db: Db, job_retention_days: u32) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            if let Err(e) = housekeep_jobs(&db, job_retention_days).await {
+                tracing::warn!(error = %e, "job housekeeping failed");
+            }
             let now = db::now_unix();
             match crate::auth::throttle::prune(&db, now).await {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old throttle counters"),
@@ -172,4 +187,18 @@ fn spawn_housekeeping(db: Db) {
             }
         }
     });
+}
+
+/// One pass of the job queue's housekeeping (also called by tests).
+pub async fn housekeep_jobs(db: &Db, retention_days: u32) -> Result<(), DbError> {
+    let cutoff = db::clock::now(db).await? - i64::from(retention_days) * 86_400;
+    let pruned = db::jobs::prune_done_before(db, cutoff).await?;
+    if pruned > 0 {
+        tracing::info!(deleted = pruned, "pruned finished jobs");
+    }
+    let parked = db::jobs::fail_exhausted(db).await?;
+    if parked > 0 {
+        tracing::warn!(jobs = parked, "parked jobs that ran out of attempts");
+    }
+    Ok(())
 }

@@ -5,10 +5,16 @@
 
 pub mod account_tokens;
 pub mod jobs;
+pub mod clock;
+pub mod jobs;
+pub mod ledger;
+pub mod login_failures;
 pub mod products;
+pub mod reconcile;
 pub mod sellers;
 pub mod throttle;
 pub mod users;
+pub mod webhook_events;
 
 use std::path::Path;
 use std::time::Duration;

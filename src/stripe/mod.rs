@@ -8,6 +8,9 @@
 mod embedded;
 mod error;
 pub(crate) mod metered;
+mod raw;
+mod webhook_data;
+pub mod webhook_endpoints;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,6 +19,7 @@ use std::time::Duration;
 use stripe::{Client, ClientBuilder};
 
 pub use error::GatewayError;
+pub use webhook_data::{BalanceTxn, EventPage, ObjectState};
 
 /// Per-attempt timeout for every Stripe call: a hung connection must surface as "Stripe
 /// unavailable" to the person waiting, not hold a worker forever.
@@ -46,6 +50,7 @@ pub struct StripeGateway {
     client: Client,
     mode: Mode,
     api_base: String,
+    livemode: bool,
     sim: Option<Arc<embedded::EmbeddedSim>>,
 }
 
@@ -64,6 +69,7 @@ impl StripeGateway {
                     client,
                     mode: Mode::Remote,
                     api_base: normalise_base(&api_base),
+                    livemode: key.contains("_live_"),
                     sim: None,
                 })
             }
@@ -78,6 +84,7 @@ impl StripeGateway {
                     client,
                     mode: Mode::Simulated,
                     api_base: normalise_base(sim.base_url()),
+                    livemode: false,
                     sim: Some(Arc::new(sim)),
                 })
             }
@@ -86,6 +93,11 @@ impl StripeGateway {
 
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// Whether our key is a live-mode key (events must then say `livemode: true`).
+    pub fn livemode(&self) -> bool {
+        self.livemode
     }
 
     pub fn is_simulated(&self) -> bool {

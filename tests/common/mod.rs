@@ -308,3 +308,4 @@ pub fn location(res: &reqwest::Response) -> String {
         .unwrap_or_default()
         .to_string()
 }
+pub mod webhooks;

@@ -1,0 +1,73 @@
+//! Untyped requests through the same async-stripe client (same key, base URL, timeout and error
+//! mapping): for endpoints whose async-stripe crate the app does not build (webhook endpoints)
+//! and for reads where only a few fields matter (events, balance transactions by source). The
+//! response is handed back as `serde_json::Value`; callers inside `src/stripe/` pick the fields.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use stripe::RequestStrategy;
+use stripe_client_core::{RequestBuilder, StripeMethod};
+
+use super::{GatewayError, StripeGateway};
+
+/// Form or query parameters, already flattened to Stripe's bracket keys (`enabled_events[0]`).
+pub(super) type Params = BTreeMap<String, String>;
+
+pub(super) fn params<const N: usize>(pairs: [(&str, &str); N]) -> Params {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+impl StripeGateway {
+    /// `GET path` (under `/v1`), on `account` when given.
+    pub(super) async fn raw_get(
+        &self,
+        path: &str,
+        query: &Params,
+        account: Option<&str>,
+    ) -> Result<Value, GatewayError> {
+        let mut builder = RequestBuilder::new(StripeMethod::Get, path);
+        if !query.is_empty() {
+            builder = builder.query(query);
+        }
+        self.raw_send(builder, account, None).await
+    }
+
+    /// `POST path` (under `/v1`) with an idempotency key, on `account` when given.
+    pub(super) async fn raw_post(
+        &self,
+        path: &str,
+        form: &Params,
+        account: Option<&str>,
+        idempotency_key: &str,
+    ) -> Result<Value, GatewayError> {
+        let builder = RequestBuilder::new(StripeMethod::Post, path).form(form);
+        self.raw_send(builder, account, Some(idempotency_key)).await
+    }
+
+    async fn raw_send(
+        &self,
+        builder: RequestBuilder,
+        account: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, GatewayError> {
+        let mut req = builder.customize::<miniserde::json::Value>();
+        if let Some(account) = account {
+            let id: stripe::AccountId = account
+                .parse()
+                .map_err(|_| GatewayError::Config(format!("bad account id {account}")))?;
+            req = req.account_id(id);
+        }
+        if let Some(key) = idempotency_key {
+            let key = stripe::IdempotencyKey::new(key)
+                .map_err(|e| GatewayError::Config(format!("bad idempotency key: {e}")))?;
+            req = req.request_strategy(RequestStrategy::Idempotent(key));
+        }
+        let value = req.send(&self.client).await.map_err(GatewayError::from)?;
+        serde_json::from_str(&miniserde::json::to_string(&value))
+            .map_err(|e| GatewayError::Unavailable(format!("unreadable response: {e}")))
+    }
+}

@@ -1,0 +1,154 @@
+//! Where webhook events reach the rest of the marketplace: one function per event family,
+//! called with the object as Stripe has it NOW (re-read, not the event's snapshot), so every
+//! hook must be idempotent and must not assume any order of arrival.
+//!
+//! Each returns a line saying what it found (kept on the event for operators).
+//!
+//! Wiring status (for whoever merges the sellers and checkout branches):
+//! - `account_updated`, `account_deauthorized`: the seller's onboarding snapshot and
+//!   disconnection (sellers branch: `apply_account_snapshot`, `mark_disconnected`).
+//! - `payment_intent_changed`, `charge_changed`, `refund_changed`, `dispute_changed`,
+//!   `early_fraud_warning`, `payout_changed`, `checkout_session_completed`: NOT YET connected
+//!   to order/payment state (checkout branch); they describe the state they were given.
+//!   Money movements are already in the ledger (`super::ledger`) whatever the order state.
+
+use super::WebhookCtx;
+use super::handlers::HandlerError;
+use crate::stripe::ObjectState;
+
+fn describe(kind: &str, obj: &ObjectState, fields: &[&str]) -> String {
+    let mut parts = vec![format!("{kind} {}", obj.id)];
+    if let Some(status) = &obj.status {
+        parts.push(format!("status={status}"));
+    }
+    for f in fields {
+        let v = &obj.json[*f];
+        if !v.is_null() {
+            parts.push(format!(
+                "{f}={}",
+                v.as_str().map(str::to_owned).unwrap_or(v.to_string())
+            ));
+        }
+    }
+    parts.join(" ")
+}
+
+/// account.updated — the seller's onboarding state (charges/payouts enabled, requirements).
+pub async fn account_updated(
+    _ctx: &WebhookCtx,
+    account: &ObjectState,
+) -> Result<String, HandlerError> {
+    Ok(describe(
+        "account",
+        account,
+        &["charges_enabled", "payouts_enabled", "details_submitted"],
+    ))
+}
+
+/// account.application.deauthorized — the seller disconnected the platform.
+pub async fn account_deauthorized(
+    _ctx: &WebhookCtx,
+    account: &str,
+    at: i64,
+) -> Result<String, HandlerError> {
+    Ok(format!(
+        "account {account} deauthorized the platform at {at}"
+    ))
+}
+
+/// payment_intent.* — LEAD: connect to the order's payment state (checkout branch).
+pub async fn payment_intent_changed(
+    _ctx: &WebhookCtx,
+    _account: Option<&str>,
+    pi: &ObjectState,
+) -> Result<String, HandlerError> {
+    Ok(describe(
+        "payment_intent",
+        pi,
+        &["amount", "amount_received", "currency", "latest_charge"],
+    ))
+}
+
+/// charge.* — LEAD: connect to the order's payment state (checkout branch).
+pub async fn charge_changed(
+    _ctx: &WebhookCtx,
+    _account: Option<&str>,
+    charge: &ObjectState,
+) -> Result<String, HandlerError> {
+    Ok(describe(
+        "charge",
+        charge,
+        &[
+            "amount",
+            "amount_captured",
+            "amount_refunded",
+            "disputed",
+            "payment_intent",
+        ],
+    ))
+}
+
+/// refund.* — LEAD: connect to the order's refund state (checkout/admin branch).
+pub async fn refund_changed(
+    _ctx: &WebhookCtx,
+    _account: Option<&str>,
+    refund: &ObjectState,
+) -> Result<String, HandlerError> {
+    Ok(describe(
+        "refund",
+        refund,
+        &["amount", "charge", "failure_reason"],
+    ))
+}
+
+/// charge.dispute.* — LEAD: flag the order as disputed / won / lost.
+pub async fn dispute_changed(
+    _ctx: &WebhookCtx,
+    _account: Option<&str>,
+    dispute: &ObjectState,
+) -> Result<String, HandlerError> {
+    Ok(describe(
+        "dispute",
+        dispute,
+        &["amount", "charge", "reason"],
+    ))
+}
+
+/// radar.early_fraud_warning.created — LEAD: flag the order for review.
+pub async fn early_fraud_warning(
+    _ctx: &WebhookCtx,
+    _account: Option<&str>,
+    warning: &ObjectState,
+) -> Result<String, HandlerError> {
+    Ok(describe(
+        "early_fraud_warning",
+        warning,
+        &["charge", "fraud_type", "actionable"],
+    ))
+}
+
+/// payout.* — LEAD: show payouts to the seller.
+pub async fn payout_changed(
+    _ctx: &WebhookCtx,
+    _account: Option<&str>,
+    payout: &ObjectState,
+) -> Result<String, HandlerError> {
+    Ok(describe(
+        "payout",
+        payout,
+        &["amount", "currency", "failure_code"],
+    ))
+}
+
+/// checkout.session.completed — LEAD: the buyer's saved card (setup mode; checkout branch).
+pub async fn checkout_session_completed(
+    _ctx: &WebhookCtx,
+    _account: Option<&str>,
+    session: &ObjectState,
+) -> Result<String, HandlerError> {
+    Ok(describe(
+        "checkout.session",
+        session,
+        &["mode", "customer", "setup_intent"],
+    ))
+}
