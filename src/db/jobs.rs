@@ -315,14 +315,13 @@ pub async fn counts_by_kind(
 ) -> Result<Vec<crate::telemetry::metrics::JobCounts>, DbError> {
     let rows = sqlx::query(
         "SELECT kind,
-                SUM(CASE WHEN locked_until IS NOT NULL AND locked_until >= $1
+                SUM(CASE WHEN failed_at IS NULL AND locked_until IS NOT NULL
+                              AND locked_until >= $1
                          THEN 1 ELSE 0 END) AS running,
-                SUM(CASE WHEN (locked_until IS NULL OR locked_until < $1)
-                              AND attempts < max_attempts
+                SUM(CASE WHEN failed_at IS NULL
+                              AND (locked_until IS NULL OR locked_until < $1)
                          THEN 1 ELSE 0 END) AS queued,
-                SUM(CASE WHEN (locked_until IS NULL OR locked_until < $1)
-                              AND attempts >= max_attempts
-                         THEN 1 ELSE 0 END) AS failed
+                SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END) AS failed
          FROM jobs
          WHERE done_at IS NULL
          GROUP BY kind

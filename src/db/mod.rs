@@ -4,11 +4,9 @@
 //! unix seconds for timestamps, TEXT prefixed primary keys.
 
 pub mod account_tokens;
-pub mod jobs;
 pub mod clock;
 pub mod jobs;
 pub mod ledger;
-pub mod login_failures;
 pub mod products;
 pub mod reconcile;
 pub mod sellers;
