@@ -33,7 +33,8 @@ impl StripeGateway {
         if !query.is_empty() {
             builder = builder.query(query);
         }
-        self.raw_send(builder, account, None).await
+        self.raw_send(operation(path, false), builder, account, None)
+            .await
     }
 
     /// `POST path` (under `/v1`) with an idempotency key, on `account` when given.
@@ -45,11 +46,18 @@ impl StripeGateway {
         idempotency_key: &str,
     ) -> Result<Value, GatewayError> {
         let builder = RequestBuilder::new(StripeMethod::Post, path).form(form);
-        self.raw_send(builder, account, Some(idempotency_key)).await
+        self.raw_send(
+            operation(path, true),
+            builder,
+            account,
+            Some(idempotency_key),
+        )
+        .await
     }
 
     async fn raw_send(
         &self,
+        operation: &'static str,
         builder: RequestBuilder,
         account: Option<&str>,
         idempotency_key: Option<&str>,
@@ -66,8 +74,48 @@ impl StripeGateway {
                 .map_err(|e| GatewayError::Config(format!("bad idempotency key: {e}")))?;
             req = req.request_strategy(RequestStrategy::Idempotent(key));
         }
-        let value = req.send(&self.client).await.map_err(GatewayError::from)?;
+        let value = super::metered::call(operation, req.send(&self.client)).await?;
         serde_json::from_str(&miniserde::json::to_string(&value))
             .map_err(|e| GatewayError::Unavailable(format!("unreadable response: {e}")))
+    }
+}
+
+/// The metrics label of an untyped call: the resource (first path segment) and whether it reads
+/// or writes. Labels must be a closed set, so ids in the path never reach them.
+fn operation(path: &str, write: bool) -> &'static str {
+    let resource = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    match (resource, write) {
+        ("accounts", false) => "account.read",
+        ("application_fees", false) => "application_fee.read",
+        ("balance_transactions", false) => "balance_transaction.read",
+        ("charges", false) => "charge.read",
+        ("disputes", false) => "dispute.read",
+        ("events", false) => "event.read",
+        ("payment_intents", false) => "payment_intent.read",
+        ("payouts", false) => "payout.read",
+        ("radar", false) => "early_fraud_warning.read",
+        ("refunds", false) => "refund.read",
+        ("checkout", false) => "checkout_session.read",
+        ("webhook_endpoints", false) => "webhook_endpoint.read",
+        ("webhook_endpoints", true) => "webhook_endpoint.write",
+        (_, false) => "other.read",
+        (_, true) => "other.write",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn operations_name_the_resource_never_an_id() {
+        assert_eq!(super::operation("/charges/ch_123", false), "charge.read");
+        assert_eq!(
+            super::operation("/webhook_endpoints", true),
+            "webhook_endpoint.write"
+        );
+        assert_eq!(super::operation("/unheard_of/x_1", true), "other.write");
     }
 }

@@ -208,6 +208,7 @@ async fn receive(
     if env.livemode != secrets.livemode {
         return Err(ReceiveError::WrongMode);
     }
+    crate::telemetry::metrics::webhook_received(&env.event_type);
     match (endpoint, &env.account) {
         (Endpoint::Connect, None) => return Err(ReceiveError::WrongEndpoint("platform")),
         (Endpoint::Platform, Some(_)) => return Err(ReceiveError::WrongEndpoint("Connect")),
