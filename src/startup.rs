@@ -113,6 +113,7 @@ impl Application {
                 .configure(crate::auth::configure)
                 .configure(crate::storefront::configure)
                 .configure(crate::seller::configure)
+                .configure(crate::web::uploads::configure)
                 .configure(crate::admin::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(AppError::NotFound)

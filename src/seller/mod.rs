@@ -4,6 +4,7 @@
 pub mod accounts;
 mod money;
 mod onboarding;
+mod products;
 
 use actix_web::web;
 use askama::Template;
@@ -22,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/seller", web::get().to(dashboard));
     onboarding::configure(cfg);
     money::configure(cfg);
+    products::configure(cfg);
 }
 
 /// The seller's profile row; every seller has one from sign-up.

@@ -7,6 +7,7 @@ pub mod forms;
 pub mod health;
 pub mod middleware;
 pub mod page;
+pub mod uploads;
 
 use actix_web::HttpResponse;
 use actix_web::http::header;

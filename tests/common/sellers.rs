@@ -305,3 +305,69 @@ pub async fn sim_helper(
     assert!(status.is_success(), "{path} answered {status}: {body}");
     body
 }
+
+/// What the product form gets; `ProductForm::new("Mug", "25.00", "usd")` for the usual case.
+pub struct ProductForm {
+    pub title: String,
+    pub description: String,
+    pub price: String,
+    pub currency: String,
+    pub stock: String,
+}
+
+impl ProductForm {
+    pub fn new(title: &str, price: &str, currency: &str) -> ProductForm {
+        ProductForm {
+            title: title.into(),
+            description: "Hand made.\n\nShips in a week.".into(),
+            price: price.into(),
+            currency: currency.into(),
+            stock: "10".into(),
+        }
+    }
+
+    pub fn fields(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("title", self.title.as_str()),
+            ("description", self.description.as_str()),
+            ("price", self.price.as_str()),
+            ("currency", self.currency.as_str()),
+            ("stock", self.stock.as_str()),
+        ]
+    }
+}
+
+/// Creates a product (a draft) through the seller's form, with a small PNG; answers its id.
+pub async fn create_product(seller: &SellerSession, form: &ProductForm) -> String {
+    let res = seller
+        .post_multipart("/seller/products/new", &form.fields(), Some(&Upload::png()))
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "product saved");
+    let to = location(&res);
+    let id = to
+        .strip_prefix("/seller/products/")
+        .expect("redirect to the product")
+        .to_string();
+    assert!(id.starts_with("prd_"), "{id}");
+    id
+}
+
+/// Publishes the seller's product through the preview page's button.
+pub async fn publish_product(seller: &SellerSession, product_id: &str) {
+    let res = seller
+        .post_form(&format!("/seller/products/{product_id}/publish"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "publish redirects");
+}
+
+/// Creates and publishes a product (`title`, price as typed, currency code); answers its id.
+pub async fn published_product(
+    seller: &SellerSession,
+    title: &str,
+    price: &str,
+    currency: &str,
+) -> String {
+    let id = create_product(seller, &ProductForm::new(title, price, currency)).await;
+    publish_product(seller, &id).await;
+    id
+}
