@@ -59,6 +59,8 @@ pub struct Settings {
     pub job_retention_days: u32,
     /// Job workers per instance (webhook events, mail); 0 = this instance only serves pages.
     pub job_workers: u32,
+    /// Kind of Stripe account created for new sellers (SELLER_ACCOUNT_TYPE).
+    pub seller_account_type: crate::domain::seller_state::AccountKind,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -346,6 +348,15 @@ impl Settings {
                 .ok_or_else(|| bad("JOB_WORKERS", format!("`{v}` must be from 0 to 64")))?,
             None => 4,
         };
+        let seller_account_type = match get("SELLER_ACCOUNT_TYPE") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                bad(
+                    "SELLER_ACCOUNT_TYPE",
+                    format!("`{v}` must be standard or express"),
+                )
+            })?,
+            None => crate::domain::seller_state::AccountKind::Standard,
+        };
 
         Ok(Settings {
             bind_addr,
@@ -375,6 +386,7 @@ impl Settings {
             session_max_age_secs,
             job_retention_days,
             job_workers,
+            seller_account_type,
         })
     }
 

@@ -3,14 +3,18 @@
 pub mod email;
 pub mod fees;
 pub mod ids;
+pub mod images;
 pub mod money;
 pub mod password;
+pub mod payouts;
+pub mod product;
 pub mod role;
+pub mod seller_state;
 pub mod time;
 
 pub use email::{Email, EmailError};
 pub use fees::PlatformFee;
-pub use ids::UserId;
+pub use ids::{ProductId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use password::{Password, PasswordError};
 pub use role::Role;

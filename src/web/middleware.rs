@@ -55,6 +55,18 @@ pub async fn body_cap(
         .app_data::<web::Data<AppState>>()
         .map(|s| s.settings.max_body_bytes)
         .unwrap_or(usize::MAX);
+    // Product forms carry an image: multipart bodies may be larger; their handler enforces
+    // per-field limits and answers with form errors.
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let cap = if is_multipart {
+        cap.max(crate::web::uploads::MAX_MULTIPART_BYTES)
+    } else {
+        cap
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

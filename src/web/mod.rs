@@ -9,6 +9,7 @@ pub mod health;
 pub mod metrics;
 pub mod middleware;
 pub mod page;
+pub mod uploads;
 
 use actix_web::HttpResponse;
 use actix_web::http::header;
