@@ -3,9 +3,12 @@
 //! number), BIGINT for every integer (Postgres INTEGER would decode as i32),
 //! unix seconds for timestamps, TEXT prefixed primary keys.
 
+pub mod audit;
 pub mod jobs;
 pub mod login_failures;
 pub mod products;
+pub mod seller_admin;
+pub mod seller_fees;
 pub mod sellers;
 pub mod users;
 

@@ -1,11 +1,13 @@
 //! Pure types and business rules: no I/O, no framework types.
 
+pub mod audit;
 pub mod email;
 pub mod fees;
 pub mod ids;
 pub mod money;
 pub mod password;
 pub mod role;
+pub mod seller_fee;
 pub mod time;
 
 pub use email::{Email, EmailError};

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
+pub mod admin;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
