@@ -41,6 +41,8 @@ pub struct Settings {
     pub rust_log: String,
     /// Largest accepted request body; larger requests get a 413 page.
     pub max_body_bytes: usize,
+    /// Kind of Stripe account created for new sellers (SELLER_ACCOUNT_TYPE).
+    pub seller_account_type: crate::domain::seller_state::AccountKind,
 }
 
 #[derive(Clone, Debug)]
@@ -221,6 +223,16 @@ impl Settings {
             None => 1024 * 1024,
         };
 
+        let seller_account_type = match get("SELLER_ACCOUNT_TYPE") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                bad(
+                    "SELLER_ACCOUNT_TYPE",
+                    format!("`{v}` must be standard or express"),
+                )
+            })?,
+            None => crate::domain::seller_state::AccountKind::Standard,
+        };
+
         Ok(Settings {
             bind_addr,
             base_url,
@@ -240,6 +252,7 @@ impl Settings {
             mail_from,
             rust_log,
             max_body_bytes,
+            seller_account_type,
         })
     }
 

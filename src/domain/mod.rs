@@ -6,8 +6,10 @@ pub mod fees;
 pub mod ids;
 pub mod money;
 pub mod password;
+pub mod payouts;
 pub mod role;
 pub mod seller_fee;
+pub mod seller_state;
 pub mod time;
 
 pub use email::{Email, EmailError};
