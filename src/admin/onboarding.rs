@@ -1,143 +1,77 @@
-//! A seller's onboarding snapshot (`sellers.account_state` and the Stripe
-//! `requirements` hash) in words an operator can act on.
+//! A seller's onboarding in words for the operator, from the sellers' own rule
+//! (`seller::accounts::standing` → `domain::seller_state`): the same state and
+//! requirement sentences the seller sees on their dashboard.
 
-use serde_json::Value;
+use crate::db::seller_admin::SellerRow;
+use crate::domain::seller_state::{
+    AccountState, Requirements, disabled_reason_words, requirements_in_words,
+};
+use crate::seller::accounts::standing;
 
-/// The stored states (`sellers.account_state`), in onboarding order.
-pub const STATES: [&str; 5] = [
-    "not_started",
-    "details_pending",
-    "requirements_due",
-    "restricted",
-    "active",
+/// The stored states (`sellers.account_state`), in onboarding order, with the
+/// list filter's wording.
+pub const STATES: [(&str, &str); 5] = [
+    ("not_started", "Not connected"),
+    ("details_pending", "Setup unfinished or being checked"),
+    ("requirements_due", "Information needed"),
+    ("restricted", "Restricted"),
+    ("active", "Active"),
 ];
 
-pub fn state_label(state: &str) -> &'static str {
-    match state {
-        "not_started" => "Not started",
-        "details_pending" => "Details pending",
-        "requirements_due" => "Requirements due",
-        "restricted" => "Restricted",
-        "active" => "Active",
-        _ => "Unknown state",
-    }
-}
-
-/// CSS modifier for the state badge.
-pub fn state_tone(state: &str) -> &'static str {
-    match state {
-        "active" => "ok",
-        "restricted" => "bad",
-        _ => "pending",
-    }
-}
-
-/// What Stripe still wants, one line per list that is not empty.
-#[derive(Debug, Default)]
-pub struct Requirements {
+pub struct Onboarding {
+    pub label: &'static str,
+    /// CSS modifier for the state badge.
+    pub tone: &'static str,
+    /// What Stripe still wants or why it stopped the account, one line each.
     pub lines: Vec<String>,
-    /// Fields Stripe needs now (past due and currently due), for the list's count.
+    /// Requirements due now (past due and currently due).
     pub open: usize,
 }
 
-pub fn requirements(json: Option<&str>) -> Requirements {
-    let Some(Ok(Value::Object(req))) = json.map(serde_json::from_str::<Value>) else {
-        return Requirements::default();
+pub fn describe(seller: &SellerRow) -> Onboarding {
+    let state = standing(&seller.profile());
+    let req: Requirements = seller
+        .requirements
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    let words = |keys: &[String]| -> Vec<String> {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        requirements_in_words(&keys)
+            .into_iter()
+            .map(|r| r.words)
+            .collect()
     };
-    let list = |key: &str| -> Vec<String> {
-        req.get(key)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(field_words)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut out = Requirements::default();
-    let past_due = list("past_due");
-    let currently_due = list("currently_due");
-    out.open = past_due.len() + currently_due.len();
-    if let Some(reason) = req.get("disabled_reason").and_then(Value::as_str) {
-        out.lines
-            .push(format!("Payments disabled: {}", snake_words(reason)));
+    let mut lines = Vec::new();
+    if let AccountState::Restricted { reason, .. } = &state {
+        lines.push(reason.clone());
+    } else if let Some(code) = req.disabled_reason.as_deref().filter(|c| !c.is_empty()) {
+        lines.push(disabled_reason_words(code));
     }
+    let due = match &state {
+        AccountState::RequirementsDue { items, .. } | AccountState::Restricted { items, .. } => {
+            items.iter().map(|r| r.words.clone()).collect()
+        }
+        _ => Vec::new(),
+    };
+    let open = due.len();
     for (label, items) in [
-        ("Past due", past_due),
-        ("Due now", currently_due),
-        ("Being verified", list("pending_verification")),
-        ("Due later", list("eventually_due")),
+        ("Due now", due),
+        ("Being verified", words(&req.pending_verification)),
+        ("Due later", words(&req.eventually_due)),
     ] {
         if !items.is_empty() {
-            out.lines.push(format!("{label}: {}", items.join(", ")));
+            lines.push(format!("{label}: {}", items.join("; ")));
         }
     }
-    if let Some(errors) = req.get("errors").and_then(Value::as_array) {
-        for e in errors {
-            if let Some(reason) = e.get("reason").and_then(Value::as_str) {
-                out.lines.push(format!("Error: {reason}"));
-            }
-        }
-    }
-    out
-}
-
-/// `individual.verification.document` → "individual: verification document".
-fn field_words(path: &str) -> String {
-    match path {
-        "external_account" => "a bank account for payouts".into(),
-        "tos_acceptance.date" | "tos_acceptance.ip" => "acceptance of Stripe's terms".into(),
-        "business_profile.url" => "business website".into(),
-        "business_profile.mcc" => "business category".into(),
-        "individual.verification.document" => "identity document".into(),
-        "individual.id_number" | "individual.ssn_last_4" => "identity number".into(),
-        _ => {
-            let mut parts = path.split('.').map(snake_words);
-            let head = parts.next().unwrap_or_default();
-            let rest: Vec<String> = parts.collect();
-            if rest.is_empty() {
-                head
-            } else {
-                format!("{head}: {}", rest.join(" "))
-            }
-        }
-    }
-}
-
-fn snake_words(s: &str) -> String {
-    s.replace(['_', '.'], " ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn requirements_read_as_sentences() {
-        let r = requirements(Some(
-            r#"{"currently_due":["external_account","individual.first_name"],
-                "past_due":[],"eventually_due":["individual.verification.document"],
-                "pending_verification":[],"disabled_reason":"requirements.past_due",
-                "errors":[{"code":"x","reason":"The document is blurry","requirement":"y"}]}"#,
-        ));
-        assert_eq!(r.open, 2);
-        assert_eq!(
-            r.lines,
-            vec![
-                "Payments disabled: requirements past due",
-                "Due now: a bank account for payouts, individual: first name",
-                "Due later: identity document",
-                "Error: The document is blurry",
-            ]
-        );
-    }
-
-    #[test]
-    fn nothing_known_reads_as_nothing() {
-        assert!(requirements(None).lines.is_empty());
-        assert!(requirements(Some("not json")).lines.is_empty());
-        assert_eq!(state_label("active"), "Active");
-        assert_eq!(state_label("bogus"), "Unknown state");
+    Onboarding {
+        label: state.label(),
+        tone: match state {
+            AccountState::Active => "ok",
+            AccountState::Restricted { .. } => "bad",
+            _ => "pending",
+        },
+        lines,
+        open,
     }
 }

@@ -98,7 +98,7 @@ async fn list(
     let filter = match query.state.as_str() {
         "" => ListFilter::All,
         "suspended" => ListFilter::Suspended,
-        s if onboarding::STATES.contains(&s) => ListFilter::State(s),
+        s if onboarding::STATES.iter().any(|(code, _)| *code == s) => ListFilter::State(s),
         s => return Err(AppError::BadRequest(format!("unknown seller state {s}"))),
     };
     let after = match query.after.as_str() {
@@ -122,9 +122,9 @@ async fn list(
     };
     let mut states: Vec<StateOption> = onboarding::STATES
         .into_iter()
-        .map(|s| StateOption {
+        .map(|(s, label)| StateOption {
             value: s,
-            label: onboarding::state_label(s),
+            label,
             count: count_of(s),
             selected: filter == ListFilter::State(s),
         })
@@ -153,13 +153,13 @@ async fn list(
         sellers: rows
             .into_iter()
             .map(|s| {
-                let req = onboarding::requirements(s.requirements.as_deref());
+                let ob = onboarding::describe(&s);
                 ListRow {
                     id: s.user_id.to_string(),
-                    state_label: onboarding::state_label(&s.account_state),
-                    state_tone: onboarding::state_tone(&s.account_state),
-                    open_requirements: req.open,
-                    requirements: req.lines,
+                    state_label: ob.label,
+                    state_tone: ob.tone,
+                    open_requirements: ob.open,
+                    requirements: ob.lines,
                     suspended: s.suspended_at.is_some(),
                     disconnected: s.disconnected_at.is_some(),
                     fee: describe_fee(seller_fee::effective_fee(platform, s.fee_override)),
@@ -266,7 +266,7 @@ impl SellerPage {
                 .unwrap_or_default(),
             errors: FeeOverrideErrors::default(),
         });
-        let req = onboarding::requirements(s.requirements.as_deref());
+        let ob = onboarding::describe(&s);
         Ok(SellerPage {
             page,
             section: Section::Sellers,
@@ -275,13 +275,13 @@ impl SellerPage {
             email: s.email,
             joined: time::ymd(s.created_at),
             stripe_account_id: s.stripe_account_id,
-            state_label: onboarding::state_label(&s.account_state),
-            state_tone: onboarding::state_tone(&s.account_state),
+            state_label: ob.label,
+            state_tone: ob.tone,
             read_at: s.account_read_at.map(view::when),
             details_submitted: s.details_submitted,
             charges_enabled: s.charges_enabled,
             payouts_enabled: s.payouts_enabled,
-            requirements: req.lines,
+            requirements: ob.lines,
             disconnected_at: s.disconnected_at.map(view::when),
             suspended_at: s.suspended_at.map(view::when),
             suspended_reason,

@@ -4,13 +4,7 @@ use crate::domain::time;
 
 /// `YYYY-MM-DD HH:MM UTC`.
 pub fn when(unix: i64) -> String {
-    let secs = unix.rem_euclid(86_400);
-    format!(
-        "{} {:02}:{:02} UTC",
-        time::ymd(unix),
-        secs / 3600,
-        (secs % 3600) / 60
-    )
+    time::ymd_hm(unix)
 }
 
 /// One changed field of an audit entry, ready to print.

@@ -25,6 +25,8 @@ pub struct SellerRow {
     pub email: String,
     pub display_name: String,
     pub stripe_account_id: Option<String>,
+    pub stripe_account_type: Option<String>,
+    pub account_generation: i64,
     /// `domain::seller_state::AccountState` as stored (e.g. `requirements_due`).
     pub account_state: String,
     pub details_submitted: bool,
@@ -39,7 +41,30 @@ pub struct SellerRow {
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "s.user_id, u.email, s.display_name, s.stripe_account_id, s.account_state, \
+impl SellerRow {
+    /// The seller's profile as `db::sellers` reads it, for the onboarding rule
+    /// (`seller::accounts::standing`).
+    pub fn profile(&self) -> super::sellers::SellerRow {
+        super::sellers::SellerRow {
+            user_id: self.user_id.clone(),
+            display_name: self.display_name.clone(),
+            stripe_account_id: self.stripe_account_id.clone(),
+            stripe_account_type: self.stripe_account_type.clone(),
+            account_generation: self.account_generation,
+            account_state: self.account_state.clone(),
+            details_submitted: self.details_submitted,
+            charges_enabled: self.charges_enabled,
+            payouts_enabled: self.payouts_enabled,
+            requirements: self.requirements.clone(),
+            account_read_at: self.account_read_at,
+            disconnected_at: self.disconnected_at,
+            suspended_at: self.suspended_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "s.user_id, u.email, s.display_name, s.stripe_account_id, \
+     s.stripe_account_type, s.account_generation, s.account_state, \
      s.details_submitted, s.charges_enabled, s.payouts_enabled, s.requirements, \
      s.account_read_at, s.disconnected_at, s.suspended_at, s.fee_bps, s.fee_fixed_minor, \
      s.created_at";
@@ -55,6 +80,8 @@ fn seller_from_row(row: &AnyRow) -> Result<SellerRow, DbError> {
         email: row.try_get("email")?,
         display_name: row.try_get("display_name")?,
         stripe_account_id: row.try_get("stripe_account_id")?,
+        stripe_account_type: row.try_get("stripe_account_type")?,
+        account_generation: row.try_get("account_generation")?,
         account_state: row.try_get("account_state")?,
         details_submitted: flag("details_submitted")?,
         charges_enabled: flag("charges_enabled")?,
