@@ -1,4 +1,12 @@
-//! The operator's back office.
+//! The operator's back office. Every handler takes the `Admin` extractor
+//! (anonymous → log-in, other roles → 403) and every POST a `CsrfForm`; each
+//! action writes exactly one audit-log entry in its own transaction
+//! (`db::audit`).
+
+mod audit;
+mod onboarding;
+mod sellers;
+mod view;
 
 pub mod mail;
 
@@ -13,12 +21,22 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::page::Page;
 
-/// One screen of accounts; paging arrives with the admin panel issue.
+/// One screen of accounts on the overview.
 const USERS_PER_PAGE: i64 = 100;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(users));
     mail::configure(cfg);
+    sellers::configure(cfg);
+    audit::configure(cfg);
+}
+
+/// Which entry of the admin navigation (templates/admin/layout.html) is current.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Overview,
+    Sellers,
+    Audit,
 }
 
 struct UserRow {
@@ -32,6 +50,7 @@ struct UserRow {
 #[template(path = "admin/users.html")]
 struct UsersPage {
     page: Page,
+    section: Section,
     users: Vec<UserRow>,
     counts: RoleCounts,
 }
@@ -54,6 +73,7 @@ async fn users(
     let counts = db::users::count_by_role(&state.db).await?;
     Ok(UsersPage {
         page,
+        section: Section::Overview,
         users,
         counts,
     })

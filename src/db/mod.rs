@@ -4,11 +4,14 @@
 //! unix seconds for timestamps, TEXT prefixed primary keys.
 
 pub mod account_tokens;
+pub mod audit;
 pub mod clock;
 pub mod jobs;
 pub mod ledger;
 pub mod products;
 pub mod reconcile;
+pub mod seller_admin;
+pub mod seller_fees;
 pub mod sellers;
 pub mod throttle;
 pub mod users;

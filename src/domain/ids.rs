@@ -77,6 +77,7 @@ typed_id!(UserId, "usr");
 typed_id!(JobId, "job");
 typed_id!(LoginFailureId, "lf");
 typed_id!(ProductId, "prd");
+typed_id!(AuditId, "aud");
 
 #[cfg(test)]
 mod tests {

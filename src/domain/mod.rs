@@ -1,5 +1,6 @@
 //! Pure types and business rules: no I/O, no framework types.
 
+pub mod audit;
 pub mod email;
 pub mod fees;
 pub mod ids;
@@ -9,6 +10,7 @@ pub mod password;
 pub mod payouts;
 pub mod product;
 pub mod role;
+pub mod seller_fee;
 pub mod seller_state;
 pub mod time;
 

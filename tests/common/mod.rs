@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
+pub mod admin;
 pub mod email;
 pub mod sellers;
 

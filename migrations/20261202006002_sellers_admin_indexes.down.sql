@@ -1,0 +1,2 @@
+DROP INDEX sellers_state;
+DROP INDEX sellers_newest;
