@@ -31,6 +31,7 @@ fn admin_routes(seller: &UserId) -> Vec<(String, Method)> {
         ("/admin/sellers?state=active".into(), Method::Get),
         (format!("/admin/sellers/{s}"), Method::Get),
         ("/admin/audit".into(), Method::Get),
+        ("/admin/mail".into(), Method::Get),
         (
             format!("/admin/sellers/{s}/fee"),
             Method::Post(&[("fee_bps", "250"), ("fee_fixed_minor", "10")]),
@@ -51,6 +52,9 @@ const ROUTE_PATTERNS: &[&str] = &[
     "/admin/sellers",
     "/admin/sellers/{id}",
     "/admin/audit",
+    // One message's page is opened by tests/email.rs with a real outbox file name.
+    "/admin/mail",
+    "/admin/mail/{name}",
     "/admin/sellers/{id}/fee",
     "/admin/sellers/{id}/suspend",
     "/admin/sellers/{id}/restore",

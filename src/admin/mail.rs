@@ -41,6 +41,7 @@ struct Row {
 #[template(path = "admin/mail.html")]
 struct ListPage {
     page: Page,
+    section: super::Section,
     rows: Vec<Row>,
     /// SMTP is configured: new mail no longer lands in the outbox.
     smtp: bool,
@@ -61,6 +62,7 @@ async fn list(page: Page, _admin: Admin, state: web::Data<AppState>) -> Result<L
         .collect();
     Ok(ListPage {
         page,
+        section: super::Section::Mail,
         rows,
         smtp: state.settings.smtp_url.is_some(),
     })
@@ -70,6 +72,7 @@ async fn list(page: Page, _admin: Admin, state: web::Data<AppState>) -> Result<L
 #[template(path = "admin/mail_message.html")]
 struct MessagePage {
     page: Page,
+    section: super::Section,
     mail: StoredMail,
     written: String,
 }
@@ -87,6 +90,7 @@ async fn show(
         .ok_or(AppError::NotFound)?;
     Ok(MessagePage {
         page,
+        section: super::Section::Mail,
         written: written(mail.written_at),
         mail,
     })

@@ -37,6 +37,7 @@ pub enum Section {
     Overview,
     Sellers,
     Audit,
+    Mail,
 }
 
 struct UserRow {
