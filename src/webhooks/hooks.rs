@@ -6,7 +6,7 @@
 //!
 //! Wiring status (for whoever merges the sellers and checkout branches):
 //! - `account_updated`, `account_deauthorized`: the seller's onboarding snapshot and
-//!   disconnection (sellers branch: `apply_account_snapshot`, `mark_disconnected`).
+//!   disconnection, through `seller::accounts::{apply_account_snapshot, mark_disconnected}`.
 //! - `payment_intent_changed`, `charge_changed`, `refund_changed`, `dispute_changed`,
 //!   `early_fraud_warning`, `payout_changed`, `checkout_session_completed`: NOT YET connected
 //!   to order/payment state (checkout branch); they describe the state they were given.
@@ -35,24 +35,34 @@ fn describe(kind: &str, obj: &ObjectState, fields: &[&str]) -> String {
 
 /// account.updated — the seller's onboarding state (charges/payouts enabled, requirements).
 pub async fn account_updated(
-    _ctx: &WebhookCtx,
+    ctx: &WebhookCtx,
     account: &ObjectState,
 ) -> Result<String, HandlerError> {
-    Ok(describe(
-        "account",
-        account,
-        &["charges_enabled", "payouts_enabled", "details_submitted"],
+    // The typed read is the one the return route uses, so both paths store the same snapshot;
+    // `apply_account_snapshot` keeps whichever was read last, whatever the arrival order.
+    let read_at = crate::db::now_unix();
+    let snapshot = ctx.stripe.retrieve_account(&account.id).await?;
+    let outcome = crate::seller::accounts::apply_account_snapshot(&ctx.db, &snapshot, read_at).await?;
+    Ok(format!(
+        "{} → {outcome:?}",
+        describe(
+            "account",
+            account,
+            &["charges_enabled", "payouts_enabled", "details_submitted"],
+        )
     ))
 }
 
 /// account.application.deauthorized — the seller disconnected the platform.
 pub async fn account_deauthorized(
-    _ctx: &WebhookCtx,
+    ctx: &WebhookCtx,
     account: &str,
     at: i64,
 ) -> Result<String, HandlerError> {
+    let marked = crate::seller::accounts::mark_disconnected(&ctx.db, account, at).await?;
     Ok(format!(
-        "account {account} deauthorized the platform at {at}"
+        "account {account} deauthorized the platform at {at}{}",
+        if marked { "; seller marked disconnected" } else { "; no change" }
     ))
 }
 
