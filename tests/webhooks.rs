@@ -510,3 +510,46 @@ async fn endpoints_are_registered_once_and_reused_after_a_restart() {
     );
     second.stripe().shutdown().await;
 }
+
+/// Stripe's own account events, delivered to the Connect endpoint, move the seller's stored
+/// state without the seller doing anything: requirements due, then deauthorization (products
+/// off the storefront).
+#[tokio::test]
+async fn account_events_update_the_seller_without_a_page_visit() {
+    let app = spawn_app().await;
+    let seller = common::sellers::active_seller(&app).await;
+    let state = || async {
+        db::sellers::find(&app.db, &seller.user_id)
+            .await
+            .unwrap()
+            .expect("seller row")
+    };
+    assert_eq!(state().await.account_state, "active");
+
+    common::sellers::sim_helper(
+        &app,
+        &format!(
+            "/v1/test_helpers/accounts/{}/requirements_due",
+            seller.account()
+        ),
+        &[],
+        None,
+    )
+    .await;
+    wait_until("account.updated applied", || async {
+        state().await.account_state == "requirements_due"
+    })
+    .await;
+
+    common::sellers::sim_helper(
+        &app,
+        &format!("/v1/test_helpers/accounts/{}/deauthorize", seller.account()),
+        &[],
+        None,
+    )
+    .await;
+    wait_until("deauthorization applied", || async {
+        state().await.disconnected_at.is_some()
+    })
+    .await;
+}

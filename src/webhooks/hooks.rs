@@ -42,7 +42,8 @@ pub async fn account_updated(
     // `apply_account_snapshot` keeps whichever was read last, whatever the arrival order.
     let read_at = crate::db::now_unix();
     let snapshot = ctx.stripe.retrieve_account(&account.id).await?;
-    let outcome = crate::seller::accounts::apply_account_snapshot(&ctx.db, &snapshot, read_at).await?;
+    let outcome =
+        crate::seller::accounts::apply_account_snapshot(&ctx.db, &snapshot, read_at).await?;
     Ok(format!(
         "{} → {outcome:?}",
         describe(
@@ -62,7 +63,11 @@ pub async fn account_deauthorized(
     let marked = crate::seller::accounts::mark_disconnected(&ctx.db, account, at).await?;
     Ok(format!(
         "account {account} deauthorized the platform at {at}{}",
-        if marked { "; seller marked disconnected" } else { "; no change" }
+        if marked {
+            "; seller marked disconnected"
+        } else {
+            "; no change"
+        }
     ))
 }
 

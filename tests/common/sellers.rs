@@ -152,7 +152,8 @@ pub fn multipart_body(fields: &[(&str, &str)], file: Option<&Upload>) -> (String
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// Signs a new seller up through the form, with a fresh client; logged in, not connected.
+/// Signs a new seller up through the form (email confirmed), with a fresh client; logged in,
+/// not connected.
 pub async fn signup_seller(app: &TestApp) -> SellerSession {
     let client = client();
     let email = unique_email("seller");
@@ -180,6 +181,33 @@ pub async fn signup_seller(app: &TestApp) -> SellerSession {
         res.status(),
         StatusCode::SEE_OTHER,
         "seller sign-up redirects"
+    );
+    // Sign-up only mails a verification link now: confirm the address as following the link
+    // would, then log in through the form like a person.
+    app.mark_verified(&email).await;
+    let html = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("GET /login")
+        .text()
+        .await
+        .expect("body");
+    let token = csrf_from(&html).expect("log-in form has a CSRF field");
+    let res = client
+        .post(app.url("/login"))
+        .form(&[
+            ("email", email.as_str()),
+            ("password", PASSWORD),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("POST /login");
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "seller log-in redirects"
     );
     let user = db::users::credentials_by_email(&app.db, &Email::parse(&email).expect("email"))
         .await
