@@ -41,6 +41,8 @@ pub struct Settings {
     pub rust_log: String,
     /// Largest accepted request body; larger requests get a 413 page.
     pub max_body_bytes: usize,
+    /// CAPTURE_METHOD=manual: payments are authorized at checkout and captured by the seller.
+    pub capture_manual: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -221,6 +223,17 @@ impl Settings {
             None => 1024 * 1024,
         };
 
+        let capture_manual = match get("CAPTURE_METHOD").as_deref().map(str::trim) {
+            None | Some("automatic") => false,
+            Some("manual") => true,
+            Some(v) => {
+                return Err(bad(
+                    "CAPTURE_METHOD",
+                    format!("`{v}` must be automatic or manual"),
+                ));
+            }
+        };
+
         Ok(Settings {
             bind_addr,
             base_url,
@@ -240,6 +253,7 @@ impl Settings {
             mail_from,
             rust_log,
             max_body_bytes,
+            capture_manual,
         })
     }
 

@@ -108,7 +108,9 @@ async fn signup(
         match accounts::register(&state.db, &state.settings.base_url, email, password, role).await {
             Ok(user) => {
                 let session = req.get_session();
+                let cart = crate::storefront::cart::take_session_cart(&session);
                 session::log_in(&session, &user.id)?;
+                crate::storefront::cart::merge_into(&state.db, &user, cart).await?;
                 let welcome = match role {
                     Role::Seller => "Welcome! Your seller account is ready.",
                     _ => "Welcome! Your account is ready.",
@@ -204,7 +206,9 @@ async fn login(
         Some(c) if matches => {
             throttle::forget(db, &email_key).await?;
             let session = req.get_session();
+            let cart = crate::storefront::cart::take_session_cart(&session);
             session::log_in(&session, &c.user.id)?;
+            crate::storefront::cart::merge_into(db, &c.user, cart).await?;
             flash::success(&session, "You are logged in.")?;
             tracing::info!(user_id = %c.user.id, "logged in");
             Ok(see_other(c.user.role.home_path()))

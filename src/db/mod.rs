@@ -3,6 +3,8 @@
 //! number), BIGINT for every integer (Postgres INTEGER would decode as i32),
 //! unix seconds for timestamps, TEXT prefixed primary keys.
 
+pub mod catalog;
+pub mod checkout;
 pub mod jobs;
 pub mod login_failures;
 pub mod products;

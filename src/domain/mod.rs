@@ -4,6 +4,7 @@ pub mod email;
 pub mod fees;
 pub mod ids;
 pub mod money;
+pub mod orders;
 pub mod password;
 pub mod role;
 pub mod time;

@@ -7,6 +7,7 @@
 
 mod embedded;
 mod error;
+pub mod payments;
 
 use std::path::PathBuf;
 use std::sync::Arc;
