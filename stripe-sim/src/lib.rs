@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod checkout_page;
 pub mod error;
 pub mod events;
 pub mod expand;

@@ -191,15 +191,14 @@ impl<'a> Query<'a> {
     }
 }
 
-/// An embedded list (e.g. `refunds` on an application fee), newest first.
+/// An embedded list (e.g. `refunds` on an application fee), newest first. Like Stripe's lists
+/// it has no `total_count`.
 pub fn embedded(items: Vec<Value>, url: String) -> Value {
-    let total = items.len();
-    let has_more = total > 10;
+    let has_more = items.len() > 10;
     json!({
         "object": "list",
         "data": items.into_iter().take(10).collect::<Vec<_>>(),
         "has_more": has_more,
-        "total_count": total,
         "url": url,
     })
 }

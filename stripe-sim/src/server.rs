@@ -36,6 +36,7 @@ pub type SharedSim = Arc<Sim>;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::pages::configure(cfg);
+    crate::checkout_page::configure(cfg);
     cfg.default_service(web::to(api));
 }
 

@@ -595,3 +595,91 @@ async fn refund_fail_card_fails_later() {
     assert_eq!(ch.body["amount_refunded"], 0);
     api.sim.stop().await;
 }
+
+/// Fields Stripe's 2026-09-30 schema marks optional and never null are present only when they
+/// have a value; embedded lists carry no `total_count`.
+#[tokio::test]
+async fn optional_fields_are_omitted_not_null() {
+    let api = start().await;
+    let acct = api.onboarded_account().await;
+    let card = |ch: &Value| ch["payment_method_details"]["card"].clone();
+    let charge_of = |pi: &Resp| pi.body["latest_charge"].clone();
+    let pay = |capture: &'static str| {
+        let api = &api;
+        let acct = acct.clone();
+        async move {
+            api.post_as(
+                &acct,
+                "/v1/payment_intents",
+                &[
+                    ("amount", "5000"),
+                    ("currency", "usd"),
+                    ("payment_method", "pm_card_visa"),
+                    ("capture_method", capture),
+                    ("application_fee_amount", "500"),
+                    ("confirm", "true"),
+                    ("expand[]", "latest_charge"),
+                ],
+            )
+            .await
+        }
+    };
+    let auto = pay("automatic").await;
+    assert_eq!(auto.status, 200, "{}", auto.body);
+    assert!(card(&charge_of(&auto)).get("capture_before").is_none());
+
+    let manual = pay("manual").await;
+    let ch = charge_of(&manual);
+    let before = card(&ch)["capture_before"]
+        .as_i64()
+        .expect("capture_before");
+    assert_eq!(before - ch["created"].as_i64().unwrap(), 7 * 24 * 3600);
+    let cap = api
+        .post_as(
+            &acct,
+            &format!("/v1/payment_intents/{}/capture", manual.id()),
+            &[("expand[]", "latest_charge")],
+        )
+        .await;
+    assert!(
+        card(&charge_of(&cap)).get("capture_before").is_none(),
+        "{}",
+        cap.body
+    );
+
+    let refund = api
+        .post_as(
+            &acct,
+            "/v1/refunds",
+            &[
+                ("payment_intent", manual.id().as_str()),
+                ("amount", "1000"),
+                ("refund_application_fee", "true"),
+            ],
+        )
+        .await;
+    let dest = &refund.body["destination_details"]["card"];
+    assert_eq!(dest["reference_status"], "pending");
+    assert!(dest.get("reference").is_none(), "{}", refund.body);
+
+    let a = api.get(&format!("/v1/accounts/{acct}"), &[]).await;
+    assert_eq!(a.body["external_accounts"]["object"], "list");
+    assert!(a.body["external_accounts"].get("total_count").is_none());
+    let fees = api.get("/v1/application_fees", &[]).await;
+    let fee = &fees.body["data"][0];
+    assert_eq!(
+        fee["refunds"]["data"].as_array().map(Vec::len),
+        Some(1),
+        "{fee}"
+    );
+    assert!(fee["refunds"].get("total_count").is_none());
+    // The guard every raw response goes through finds each departure.
+    let bad = serde_json::json!({
+        "object": "list", "total_count": 1, "data": [{
+            "payment_method_details": {"card": {"capture_before": null}},
+            "destination_details": {"card": {"reference": null}},
+        }],
+    });
+    assert_eq!(schema_departures(&bad).len(), 3, "{bad}");
+    api.sim.stop().await;
+}

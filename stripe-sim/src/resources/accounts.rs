@@ -103,7 +103,7 @@ fn base_account(id: &str, kind: &str, created: i64, email: Option<String>, count
         "details_submitted": false,
         "email": email,
         "external_accounts": {
-            "object": "list", "data": [], "has_more": false, "total_count": 0,
+            "object": "list", "data": [], "has_more": false,
             "url": format!("/v1/accounts/{id}/external_accounts")
         },
         "future_requirements": future_requirements(),
@@ -171,7 +171,6 @@ fn set_onboarded(json: &mut Value, now: i64) {
             "routing_number": "110000000",
             "status": "new",
         }]);
-        json["external_accounts"]["total_count"] = json!(1);
     }
     if json["business_type"].is_null() {
         json["business_type"] = json!("individual");

@@ -100,7 +100,7 @@ pub fn create_for_pi(
     } else {
         Value::Null
     };
-    let json = json!({
+    let mut json = json!({
         "id": id,
         "object": "charge",
         "amount": amount,
@@ -134,7 +134,6 @@ pub fn create_for_pi(
                 "amount_authorized": if approved { json!(amount) } else { Value::Null },
                 "authorization_code": if approved { json!("123456") } else { Value::Null },
                 "brand": card["brand"],
-                "capture_before": if approved && !capture { json!(ctx.now + 7 * 24 * 3600) } else { Value::Null },
                 "checks": {"address_line1_check": null, "address_postal_code_check": null, "cvc_check": card["checks"]["cvc_check"]},
                 "country": card["country"],
                 "exp_month": card["exp_month"],
@@ -172,6 +171,14 @@ pub fn create_for_pi(
         "transfer_data": null,
         "transfer_group": pi["transfer_group"],
     });
+    // Only an authorized, not yet captured charge has `capture_before`; Stripe omits it
+    // otherwise (it is never null).
+    if approved
+        && !capture
+        && let Some(card) = json["payment_method_details"]["card"].as_object_mut()
+    {
+        card.insert("capture_before".into(), json!(ctx.now + 7 * 24 * 3600));
+    }
     let mut internal = Map::new();
     internal.insert(
         "behavior".into(),
@@ -251,7 +258,10 @@ pub fn settle(
     if let Some(fee) = &fee_id {
         c.json["application_fee"] = json!(fee);
     }
-    c.json["payment_method_details"]["card"]["capture_before"] = Value::Null;
+    // Stripe omits `capture_before` once the charge is captured (it is never null).
+    if let Some(card) = c.json["payment_method_details"]["card"].as_object_mut() {
+        card.remove("capture_before");
+    }
     Ok(c.json.clone())
 }
 

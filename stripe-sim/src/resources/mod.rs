@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod application_fees;
 pub mod balance;
 pub mod charges;
+pub mod checkout_sessions;
 pub mod customers;
 pub mod payment_intents;
 pub mod payment_methods;
@@ -35,6 +36,7 @@ pub fn routes() -> Vec<Route> {
     r.extend(application_fees::routes());
     r.extend(balance::routes());
     r.extend(setup_intents::routes());
+    r.extend(checkout_sessions::routes());
     r.extend(webhook_endpoints::routes());
     r.extend(events_api::routes());
     r.extend(disputes::routes());

@@ -91,7 +91,7 @@ fn validate_amount(amount: i64, param: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn currency(p: &Params) -> ApiResult<Option<String>> {
+pub(crate) fn currency(p: &Params) -> ApiResult<Option<String>> {
     match p.str("currency")? {
         None => Ok(None),
         Some(c) if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => {

@@ -138,6 +138,21 @@ fn store_card(
     ctx.insert(json, behavior_internal(card.behavior))
 }
 
+/// A card PaymentMethod entered on a hosted page (already checked there), with the
+/// cardholder's name when given.
+pub fn store_entered_card(
+    ctx: &mut Ctx,
+    card: &TestCard,
+    exp: (i64, i64),
+    name: Option<&str>,
+) -> Value {
+    let mut billing = json!({"address": empty_address(), "email": null, "name": null, "phone": null, "tax_id": null});
+    if let Some(n) = name {
+        billing["name"] = json!(n);
+    }
+    store_card(ctx, card, card.number, exp, true, billing, Map::new())
+}
+
 /// A PaymentMethod id from a `pm_…` id or a magic `pm_card_*` token (which creates a new one).
 pub fn resolve(ctx: &mut Ctx, id: &str, param: &str) -> ApiResult<String> {
     if ctx.st.find(&ctx.account, "payment_method", id).is_some() {

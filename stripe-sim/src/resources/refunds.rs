@@ -182,7 +182,8 @@ fn create(ctx: &mut Ctx, p: &Params, charge_from_path: Option<String>) -> ApiRes
         "created": ctx.now,
         "currency": currency,
         "destination_details": {
-            "card": {"reference": null, "reference_status": "pending", "reference_type": "acquirer_reference_number", "type": "refund"},
+            // `reference` is omitted (never null) until the acquirer assigns it.
+            "card": {"reference_status": "pending", "reference_type": "acquirer_reference_number", "type": "refund"},
             "type": "card"
         },
         "metadata": metadata,

@@ -32,7 +32,7 @@ fn unexpected_state(message: String) -> ApiError {
     ApiError::invalid(message).with_code("setup_intent_unexpected_state")
 }
 
-fn create(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
+pub(crate) fn create(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     p.known(&[
         "customer",
         "payment_method",

@@ -106,6 +106,7 @@ impl Ctx {
         let body = serde_json::from_str(&text).unwrap_or_else(|e| {
             panic!("{method} {path} -> {status}: body is not JSON ({e}): {text}")
         });
+        shared::assert_schema(&body, &format!("{method} {path}"));
         RawResponse {
             status,
             headers,

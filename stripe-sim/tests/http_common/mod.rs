@@ -3,6 +3,11 @@
 
 use serde_json::Value;
 
+#[path = "../shared/mod.rs"]
+mod shared;
+#[allow(unused_imports)] // only some test binaries check the guard itself
+pub use shared::schema_departures;
+
 pub struct Api {
     pub sim: stripe_sim::RunningSim,
     pub http: reqwest::Client,
@@ -95,6 +100,7 @@ impl Api {
         let headers = r.headers().clone();
         let text = r.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        shared::assert_schema(&body, &format!("{method} {path}"));
         Resp {
             status,
             headers,

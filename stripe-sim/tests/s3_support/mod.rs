@@ -140,6 +140,7 @@ impl Api {
         };
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{method} {path} -> {status}: not JSON ({e}): {text}"));
+        shared::assert_schema(&body, &format!("{method} {path}"));
         Sent::Answered(Resp {
             status,
             headers,

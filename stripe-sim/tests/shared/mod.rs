@@ -41,3 +41,51 @@ pub fn unique(tag: &str) -> String {
         .unwrap_or_default();
     format!("{tag}_{nanos}_{n}_{}", std::process::id())
 }
+
+/// Where a response departs from Stripe's published schema for API version 2026-09-30 in the
+/// ways this emulator once did: fields the schema marks optional and never nullable sent as
+/// `null` (`payment_method_details.card.capture_before`, a refund's
+/// `destination_details.card.reference`), and `total_count` on lists, which Stripe no longer
+/// sends. Every raw response of the Rust suites goes through it (see the harness modules).
+pub fn schema_departures(body: &serde_json::Value) -> Vec<String> {
+    fn walk(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if map.get("object").and_then(|o| o.as_str()) == Some("list")
+                    && map.contains_key("total_count")
+                {
+                    out.push(format!("{path}.total_count on a list"));
+                }
+                if map.get("capture_before").is_some_and(|c| c.is_null()) {
+                    out.push(format!("{path}.capture_before is null"));
+                }
+                if path.ends_with("destination_details.card")
+                    && map.get("reference").is_some_and(|c| c.is_null())
+                {
+                    out.push(format!("{path}.reference is null"));
+                }
+                for (k, child) in map {
+                    walk(child, &format!("{path}.{k}"), out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(body, "$", &mut out);
+    out
+}
+
+/// Fails the test when [`schema_departures`] finds anything in a response to `what`.
+pub fn assert_schema(body: &serde_json::Value, what: &str) {
+    let found = schema_departures(body);
+    assert!(
+        found.is_empty(),
+        "{what}: response departs from Stripe's schema: {found:?}\nbody: {body}"
+    );
+}
