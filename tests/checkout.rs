@@ -620,3 +620,93 @@ async fn manual_capture_authorizes_then_captures_in_part() {
     let pi = intent(&app, &seller.account, parts[0].2.as_ref().unwrap()).await;
     assert_eq!(pi["status"], "requires_capture");
 }
+
+#[tokio::test]
+async fn a_card_saved_on_the_hosted_page_is_listed_used_and_removed() {
+    let app = spawn_app().await;
+    let seller = app.active_seller("Hosted").await;
+    let item = app.product(&seller, "Teacup", 1200, "usd", 3).await;
+    app.login_as(Role::Buyer).await;
+    let (_, cards) = app.get_html("/cards").await;
+    assert!(cards.contains("no saved card"));
+    let add_token = {
+        let at = cards.find(r#"name="add_token" value=""#).unwrap()
+            + r#"name="add_token" value=""#.len();
+        cards[at..at + 22].to_string()
+    };
+    let res = app
+        .post_form("/cards/add", &[("add_token", &add_token)])
+        .await;
+    assert_eq!(res.status(), 303);
+    let hosted = location(&res);
+    assert!(hosted.contains("/hosted/checkout/cs_"), "{hosted}");
+    // A double click opens the same Stripe page.
+    let again = app
+        .post_form("/cards/add", &[("add_token", &add_token)])
+        .await;
+    assert_eq!(location(&again), hosted);
+
+    let browser = common::client();
+    let page = browser.get(&hosted).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let bad = browser
+        .post(&hosted)
+        .form(&[
+            ("number", "4242 4242 4242 4241"),
+            ("expiry", "12 / 34"),
+            ("cvc", "123"),
+            ("name", "Jo"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bad.status(),
+        422,
+        "a bad number is refused on Stripe's page"
+    );
+    let done = browser
+        .post(&hosted)
+        .form(&[
+            ("number", "4242 4242 4242 4242"),
+            ("expiry", "12 / 34"),
+            ("cvc", "123"),
+            ("name", "Jo"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let back = location(&done);
+    let path = back
+        .split_once("/cards/return")
+        .map(|(_, rest)| format!("/cards/return{rest}"))
+        .expect("back to our return route");
+    // Another buyer cannot claim this session's card.
+    let other = app.shallow();
+    other.login_as(Role::Buyer).await;
+    assert_eq!(other.get(&path).await.status(), 404);
+
+    let res = app.get(&path).await;
+    assert_eq!(res.status(), 303);
+    let (_, cards) = app.get_html("/cards").await;
+    assert!(cards.contains("visa ending in 4242"), "{cards}");
+    assert!(cards.contains("12/2034"));
+
+    app.add_to_cart(&item, 1).await;
+    let (_, cart) = app.get_html("/cart").await;
+    let at = cart.find(r#"name="card_id" value=""#).unwrap() + r#"name="card_id" value=""#.len();
+    let card_id = cart[at..].split('"').next().unwrap().to_string();
+    let order = pay(&app, &card_id).await;
+    assert_eq!(app.parts(&order).await[0].1, "paid");
+
+    let res = app
+        .post_form(&format!("/cards/{card_id}/remove"), &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, cards) = app.get_html("/cards").await;
+    assert!(!cards.contains("ending in 4242"));
+    let res = other
+        .post_form(&format!("/cards/{card_id}/remove"), &[])
+        .await;
+    assert_eq!(res.status(), 404, "nobody removes another buyer's card");
+}
