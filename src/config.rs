@@ -43,6 +43,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// CAPTURE_METHOD=manual: payments are authorized at checkout and captured by the seller.
     pub capture_manual: bool,
+    /// Kind of Stripe account created for new sellers (SELLER_ACCOUNT_TYPE).
+    pub seller_account_type: crate::domain::seller_state::AccountKind,
 }
 
 #[derive(Clone, Debug)]
@@ -234,6 +236,16 @@ impl Settings {
             }
         };
 
+        let seller_account_type = match get("SELLER_ACCOUNT_TYPE") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                bad(
+                    "SELLER_ACCOUNT_TYPE",
+                    format!("`{v}` must be standard or express"),
+                )
+            })?,
+            None => crate::domain::seller_state::AccountKind::Standard,
+        };
+
         Ok(Settings {
             bind_addr,
             base_url,
@@ -254,6 +266,7 @@ impl Settings {
             rust_log,
             max_body_bytes,
             capture_manual,
+            seller_account_type,
         })
     }
 

@@ -51,7 +51,7 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+    pub async fn build(mut settings: Settings) -> Result<Application, StartupError> {
         std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
             path: settings.data_dir.display().to_string(),
             source,
@@ -76,6 +76,13 @@ impl Application {
             source,
         };
         let port = listener.local_addr().map_err(bind_err)?.port();
+        // Port 0 (tests) binds a random port: the default BASE_URL must name the real one, or
+        // links handed to Stripe (return_url, refresh_url) would point nowhere.
+        if settings.bind_addr.port() == 0
+            && settings.base_url == format!("http://{}", settings.bind_addr)
+        {
+            settings.base_url = format!("http://{}:{port}", settings.bind_addr.ip());
+        }
 
         let state = web::Data::new(AppState {
             db: db.clone(),

@@ -6,7 +6,9 @@ pub mod ids;
 pub mod money;
 pub mod orders;
 pub mod password;
+pub mod payouts;
 pub mod role;
+pub mod seller_state;
 pub mod time;
 
 pub use email::{Email, EmailError};

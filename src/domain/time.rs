@@ -15,9 +15,20 @@ pub fn ymd(unix: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// `YYYY-MM-DD HH:MM UTC` for a unix timestamp.
+pub fn ymd_hm(unix: i64) -> String {
+    let secs = unix.rem_euclid(86_400);
+    format!(
+        "{} {:02}:{:02} UTC",
+        ymd(unix),
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::ymd;
+    use super::{ymd, ymd_hm};
 
     #[test]
     fn known_dates() {
@@ -25,5 +36,9 @@ mod tests {
         assert_eq!(ymd(951_782_400), "2000-02-29");
         assert_eq!(ymd(1_795_651_200), "2026-11-26");
         assert_eq!(ymd(-86_400), "1969-12-31");
+        assert_eq!(
+            ymd_hm(1_795_651_200 + 13 * 3600 + 5 * 60),
+            "2026-11-26 13:05 UTC"
+        );
     }
 }

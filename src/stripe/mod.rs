@@ -5,6 +5,7 @@
 //! loopback port and points the same async-stripe client at it, so every code path is the one that
 //! runs against real Stripe.
 
+mod connect;
 mod embedded;
 mod error;
 pub mod payments;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use stripe::{Client, ClientBuilder};
 
+pub use connect::{OnboardingLink, account_idempotency_key, snapshot_of};
 pub use error::GatewayError;
 
 /// Per-attempt timeout for every Stripe call: a hung connection must surface as "Stripe

@@ -32,6 +32,10 @@ pub fn info(session: &Session, text: impl Into<String>) -> Result<(), AppError> 
     push(session, "info", text)
 }
 
+pub fn error(session: &Session, text: impl Into<String>) -> Result<(), AppError> {
+    push(session, "error", text)
+}
+
 /// Removes and returns pending messages; a message is shown exactly once.
 pub fn take(session: &Session) -> Vec<Flash> {
     match session.remove_as::<Vec<Flash>>(KEY) {

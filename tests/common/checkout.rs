@@ -63,49 +63,21 @@ impl TestApp {
             .to_string()
     }
 
-    /// A seller signed up through the form (on another client), with a connected account
-    /// onboarded by the emulator's test helper and the snapshot written to our row.
+    /// An active seller through the sellers helpers (sign-up form, our onboarding routes, the
+    /// emulator's hosted onboarding page), with its shop name set.
     pub async fn active_seller(&self, name: &str) -> ActiveSeller {
-        let email = super::unique_email("seller");
-        let other = TestApp {
-            client: client(),
-            ..self.shallow()
-        };
-        let res = other.signup(&email, super::PASSWORD, "seller").await;
-        assert_eq!(res.status(), 303);
-        let user_id = self.user_id(&email).await;
-        let acct = self
-            .sim(
-                reqwest::Method::POST,
-                "/v1/accounts",
-                None,
-                &[("type", "express"), ("email", &email)],
-            )
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        self.sim(
-            reqwest::Method::POST,
-            &format!("/v1/test_helpers/accounts/{acct}/onboard"),
-            None,
-            &[],
-        )
-        .await;
-        sqlx::query(
-            "UPDATE sellers SET stripe_account_id = $1, account_state = 'active', details_submitted = 1,
-               charges_enabled = 1, payouts_enabled = 1, display_name = $2 WHERE user_id = $3",
-        )
-        .bind(&acct)
-        .bind(name)
-        .bind(&user_id)
-        .execute(&self.db)
-        .await
-        .unwrap();
+        let session = super::sellers::active_seller(self).await;
+        let user_id = session.user_id.to_string();
+        sqlx::query("UPDATE sellers SET display_name = $1 WHERE user_id = $2")
+            .bind(name)
+            .bind(&user_id)
+            .execute(&self.db)
+            .await
+            .unwrap();
         ActiveSeller {
             user_id,
-            account: acct,
-            email,
+            account: session.account().to_string(),
+            email: session.email.clone(),
         }
     }
 

@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
 pub mod checkout;
+pub mod sellers;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
