@@ -102,6 +102,12 @@ async fn parts_for(state: &AppState, lines: &[CartLine]) -> Result<Vec<NewPart>,
                 line.title
             )));
         }
+        if line.stock == 0 {
+            return Err(CheckoutError::Unavailable(format!(
+                "Sold out: {} is no longer available. Nothing was charged.",
+                line.title
+            )));
+        }
         if line.quantity < 1 || line.quantity > line.stock {
             return Err(CheckoutError::Unavailable(format!(
                 "Only {} of {} left in stock. Change the quantity to go on; nothing was charged.",
