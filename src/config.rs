@@ -59,6 +59,8 @@ pub struct Settings {
     pub job_retention_days: u32,
     /// Job workers per instance (webhook events, mail); 0 = this instance only serves pages.
     pub job_workers: u32,
+    /// CAPTURE_METHOD=manual: payments are authorized at checkout and captured by the seller.
+    pub capture_manual: bool,
     /// Kind of Stripe account created for new sellers (SELLER_ACCOUNT_TYPE).
     pub seller_account_type: crate::domain::seller_state::AccountKind,
 }
@@ -348,6 +350,16 @@ impl Settings {
                 .ok_or_else(|| bad("JOB_WORKERS", format!("`{v}` must be from 0 to 64")))?,
             None => 4,
         };
+        let capture_manual = match get("CAPTURE_METHOD").as_deref().map(str::trim) {
+            None | Some("automatic") => false,
+            Some("manual") => true,
+            Some(v) => {
+                return Err(bad(
+                    "CAPTURE_METHOD",
+                    format!("`{v}` must be automatic or manual"),
+                ));
+            }
+        };
         let seller_account_type = match get("SELLER_ACCOUNT_TYPE") {
             Some(v) => v.trim().parse().map_err(|_| {
                 bad(
@@ -386,6 +398,7 @@ impl Settings {
             session_max_age_secs,
             job_retention_days,
             job_workers,
+            capture_manual,
             seller_account_type,
         })
     }

@@ -1,5 +1,6 @@
 pub mod admin;
 pub mod auth;
+pub mod checkout;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -99,6 +99,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
         });
         let max_body = settings.max_body_bytes;
+        crate::checkout::spawn_sweeper(state.clone());
 
         let server = HttpServer::new(move || {
             // Wrapped inside-out: the last `wrap` sees the request first.

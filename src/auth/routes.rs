@@ -224,7 +224,9 @@ async fn login(
             // Success forgives earlier typos for this email, at this address too.
             throttle::forgive_login(db, &email_key, &ip).await?;
             let session = req.get_session();
+            let cart = crate::storefront::cart::take_session_cart(&session);
             session::log_in(&session, &c.user.id, c.user.session_epoch)?;
+            crate::storefront::cart::merge_into(db, &c.user, cart).await?;
             flash::success(&session, "You are logged in.")?;
             tracing::info!(user_id = %c.user.id, "logged in");
             Ok(see_other(c.user.role.home_path()))

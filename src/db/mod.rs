@@ -5,6 +5,8 @@
 
 pub mod account_tokens;
 pub mod audit;
+pub mod catalog;
+pub mod checkout;
 pub mod clock;
 pub mod jobs;
 pub mod ledger;

@@ -78,6 +78,9 @@ typed_id!(JobId, "job");
 typed_id!(LoginFailureId, "lf");
 typed_id!(ProductId, "prd");
 typed_id!(AuditId, "aud");
+typed_id!(OrderId, "ord");
+typed_id!(OrderPartId, "opt");
+typed_id!(CardId, "card");
 
 #[cfg(test)]
 mod tests {

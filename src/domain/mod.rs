@@ -6,6 +6,7 @@ pub mod fees;
 pub mod ids;
 pub mod images;
 pub mod money;
+pub mod orders;
 pub mod password;
 pub mod payouts;
 pub mod product;

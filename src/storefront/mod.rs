@@ -1,33 +1,26 @@
 //! Pages for visitors and buyers.
 
+pub mod cards;
+pub mod cart;
+pub mod catalog;
+pub mod orders;
+
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::auth::Buyer;
 use crate::db::users::User;
-use crate::domain::{Currency, time};
+use crate::domain::time;
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::web::page::Page;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(landing))
-        .route("/account", web::get().to(account));
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "storefront/landing.html")]
-struct LandingPage {
-    page: Page,
-    fee: String,
-}
-
-async fn landing(page: Page, state: web::Data<AppState>) -> LandingPage {
-    LandingPage {
-        page,
-        fee: state.platform_fee.describe(Currency::Usd),
-    }
+    cfg.route("/account", web::get().to(account))
+        .configure(catalog::configure)
+        .configure(cart::configure)
+        .configure(cards::configure)
+        .configure(orders::configure);
 }
 
 #[derive(Template, WebTemplate)]

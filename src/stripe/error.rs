@@ -35,12 +35,35 @@ pub enum GatewayError {
     PermissionDenied(String),
     #[error("Stripe is rate limiting us")]
     RateLimited,
-    /// Network failure, timeout, 5xx, or a response we could not read.
+    /// The outcome is UNKNOWN: a timeout, a dropped connection, a 5xx, or a response (even a
+    /// 2xx) we could not read. Stripe may or may not have applied the request, so the only safe
+    /// next step is to send it again with the same idempotency key (or re-read the object).
     #[error("Stripe is unavailable: {0}")]
     Unavailable(String),
+    /// A request with the same idempotency key is still being processed (409): its outcome is
+    /// not known yet.
+    #[error("the same request is still in flight: {0}")]
+    InFlight(String),
     /// Our own configuration is wrong (bad key format, bad base URL, emulator failed to start).
     #[error("Stripe configuration: {0}")]
     Config(String),
+}
+
+impl GatewayError {
+    /// Whether Stripe may have applied the request although we got no definite answer.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            GatewayError::Unavailable(_) | GatewayError::InFlight(_)
+        )
+    }
+
+    /// Whether sending the very same request again (same idempotency key) may succeed: an
+    /// unknown outcome, or a rate limit (Stripe applied nothing). Definite failures (declines,
+    /// invalid requests, authentication) are never retried.
+    pub fn is_retryable(&self) -> bool {
+        self.outcome_unknown() || matches!(self, GatewayError::RateLimited)
+    }
 }
 
 impl From<StripeError> for GatewayError {
@@ -65,7 +88,8 @@ fn from_api_error(api: stripe_shared::ApiErrors, status: u16) -> GatewayError {
     match (status, &api.type_) {
         (429, _) => GatewayError::RateLimited,
         (401, _) => GatewayError::Authentication(message),
-        (409, _) | (_, ApiErrorsType::IdempotencyError) => GatewayError::Idempotency(message),
+        (409, _) => GatewayError::InFlight(message),
+        (_, ApiErrorsType::IdempotencyError) => GatewayError::Idempotency(message),
         (_, ApiErrorsType::CardError) => {
             if code.as_deref() == Some("authentication_required") {
                 GatewayError::NeedsAuthentication

@@ -9,6 +9,7 @@ mod connect;
 mod embedded;
 mod error;
 pub(crate) mod metered;
+pub mod payments;
 mod raw;
 mod webhook_data;
 pub mod webhook_endpoints;

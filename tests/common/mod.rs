@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
 pub mod admin;
+pub mod checkout;
 pub mod email;
 pub mod sellers;
 
@@ -43,6 +44,8 @@ pub struct TestDb {
     pub url: String,
     pub data_dir: PathBuf,
     backend: Backend,
+    /// False for a second handle on another test's database (never dropped by it).
+    owned: bool,
 }
 
 impl TestDb {
@@ -64,12 +67,16 @@ impl TestDb {
             url,
             data_dir,
             backend,
+            owned: true,
         }
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.data_dir);
         if self.backend == Backend::Postgres {
             let url = self.url.clone();

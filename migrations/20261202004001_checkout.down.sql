@@ -1,0 +1,9 @@
+DROP TABLE order_part_events;
+DROP TABLE order_items;
+DROP TABLE order_parts;
+DROP TABLE orders;
+DROP TABLE cloned_cards;
+DROP TABLE saved_cards;
+DROP TABLE connected_customers;
+DROP TABLE buyer_customers;
+DROP TABLE cart_items;
