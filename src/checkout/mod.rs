@@ -116,15 +116,20 @@ async fn parts_for(state: &AppState, lines: &[CartLine]) -> Result<Vec<NewPart>,
         }
         let key = (line.seller_id.clone(), line.unit_price.currency.code());
         if !groups.contains_key(&key) {
-            let (bps, fixed) = store::seller_fee(&state.db, &line.seller_id).await?;
+            // The admin's per-seller override, resolved by the one fee rule (db::seller_fees).
+            let seller = crate::domain::UserId::try_from(line.seller_id.clone())
+                .map_err(|e| CheckoutError::Unavailable(e.to_string()))?;
+            let fee = crate::db::seller_fees::fee_for(&state.db, &seller, state.platform_fee)
+                .await?
+                .unwrap_or(state.platform_fee);
             groups.insert(
                 key.clone(),
                 NewPart {
                     seller_id: line.seller_id.clone(),
                     currency: line.unit_price.currency,
                     items: Vec::new(),
-                    fee_bps: bps.unwrap_or(i64::from(state.platform_fee.bps)),
-                    fee_fixed_minor: fixed.unwrap_or(state.platform_fee.fixed_minor),
+                    fee_bps: i64::from(fee.bps),
+                    fee_fixed_minor: fee.fixed_minor,
                 },
             );
         }

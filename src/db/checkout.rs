@@ -1009,15 +1009,3 @@ pub async fn mark_shipped(
     .await?;
     Ok(done.rows_affected() == 1)
 }
-
-/// The seller's fee rule: their override or the platform's.
-pub async fn seller_fee(db: &Db, seller_id: &str) -> Result<(Option<i64>, Option<i64>), DbError> {
-    let row = sqlx::query("SELECT fee_bps, fee_fixed_minor FROM sellers WHERE user_id = $1")
-        .bind(seller_id)
-        .fetch_optional(db)
-        .await?;
-    match row {
-        Some(r) => Ok((r.try_get("fee_bps")?, r.try_get("fee_fixed_minor")?)),
-        None => Ok((None, None)),
-    }
-}

@@ -349,6 +349,10 @@ async fn set_published(
     id: &str,
     published: bool,
 ) -> Result<HttpResponse, AppError> {
+    // A shop goes public only once its owner's address is confirmed (unpublishing is always fine).
+    if published && !seller.email_verified() {
+        return Err(AppError::EmailNotVerified);
+    }
     let product = owned(state, seller, id).await?;
     products::set_published(
         &state.db,

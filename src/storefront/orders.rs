@@ -84,6 +84,10 @@ async fn place(
     state: web::Data<AppState>,
     CsrfForm(input): CsrfForm<PlaceInput>,
 ) -> Result<HttpResponse, AppError> {
+    // Money moves only for people we can reach about it.
+    if !buyer.email_verified() {
+        return Err(AppError::EmailNotVerified);
+    }
     if !valid_token(&input.checkout_token) {
         return cart_with_error(
             &req,
@@ -145,6 +149,9 @@ async fn retry(
     path: web::Path<(String, String)>,
     CsrfForm(input): CsrfForm<RetryInput>,
 ) -> Result<HttpResponse, AppError> {
+    if !buyer.email_verified() {
+        return Err(AppError::EmailNotVerified);
+    }
     let (order_id, part_id) = path.into_inner();
     let part = store::part_of_buyer(&state.db, buyer.id.as_str(), &part_id)
         .await?

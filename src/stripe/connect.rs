@@ -109,12 +109,14 @@ impl StripeGateway {
         let idem = account_idempotency_key(seller, generation);
         let mut attempt = 0;
         loop {
-            let sent = request
-                .customize()
-                .request_strategy(key(idem.clone())?)
-                .send(&self.client)
-                .await
-                .map_err(GatewayError::from);
+            let sent = super::metered::call(
+                "account.create",
+                request
+                    .customize()
+                    .request_strategy(key(idem.clone())?)
+                    .send(&self.client),
+            )
+            .await;
             match sent {
                 Ok(account) => return Ok(snapshot_of(&account)),
                 // 409: the twin (double click, second tab) is still being processed.
@@ -136,13 +138,16 @@ impl StripeGateway {
         refresh_url: &str,
         return_url: &str,
     ) -> Result<OnboardingLink, GatewayError> {
-        let link = CreateAccountLink::new(account, CreateAccountLinkType::AccountOnboarding)
-            .refresh_url(refresh_url)
-            .return_url(return_url)
-            .customize()
-            .request_strategy(key(format!("{account}:account_link:{}", random_token(16)))?)
-            .send(&self.client)
-            .await?;
+        let link = super::metered::call(
+            "account_link.create",
+            CreateAccountLink::new(account, CreateAccountLinkType::AccountOnboarding)
+                .refresh_url(refresh_url)
+                .return_url(return_url)
+                .customize()
+                .request_strategy(key(format!("{account}:account_link:{}", random_token(16)))?)
+                .send(&self.client),
+        )
+        .await?;
         Ok(OnboardingLink {
             url: link.url,
             expires_at: link.expires_at,
@@ -153,31 +158,40 @@ impl StripeGateway {
     /// /v1/account` on the connected account), so an account that disconnected the platform
     /// answers 403 ([`GatewayError::AccountNotReady`]).
     pub async fn retrieve_account(&self, account: &str) -> Result<AccountSnapshot, GatewayError> {
-        let acct = RetrieveForMyAccountAccount::new()
-            .customize()
-            .account_id(account_id(account))
-            .send(&self.client)
-            .await?;
+        let acct = super::metered::call(
+            "account.retrieve",
+            RetrieveForMyAccountAccount::new()
+                .customize()
+                .account_id(account_id(account))
+                .send(&self.client),
+        )
+        .await?;
         Ok(snapshot_of(&acct))
     }
 
     /// A one-time login link into the Express dashboard (Express accounts only).
     pub async fn login_link(&self, account: &str) -> Result<String, GatewayError> {
-        let link = CreateAccountLoginLink::new(account_id(account))
-            .customize()
-            .request_strategy(key(format!("{account}:login_link:{}", random_token(16)))?)
-            .send(&self.client)
-            .await?;
+        let link = super::metered::call(
+            "login_link.create",
+            CreateAccountLoginLink::new(account_id(account))
+                .customize()
+                .request_strategy(key(format!("{account}:login_link:{}", random_token(16)))?)
+                .send(&self.client),
+        )
+        .await?;
         Ok(link.url)
     }
 
     /// The connected account's balance, one line per currency (available and pending).
     pub async fn account_balance(&self, account: &str) -> Result<Vec<BalanceLine>, GatewayError> {
-        let balance = RetrieveForMyAccountBalance::new()
-            .customize()
-            .account_id(account_id(account))
-            .send(&self.client)
-            .await?;
+        let balance = super::metered::call(
+            "balance.retrieve",
+            RetrieveForMyAccountBalance::new()
+                .customize()
+                .account_id(account_id(account))
+                .send(&self.client),
+        )
+        .await?;
         let mut lines: Vec<(String, i64, i64)> = Vec::new();
         for a in &balance.available {
             let code = a.currency.to_string();
@@ -208,12 +222,15 @@ impl StripeGateway {
         account: &str,
         limit: i64,
     ) -> Result<Vec<PayoutSummary>, GatewayError> {
-        let list = ListPayout::new()
-            .limit(limit.clamp(1, 100))
-            .customize()
-            .account_id(account_id(account))
-            .send(&self.client)
-            .await?;
+        let list = super::metered::call(
+            "payout.list",
+            ListPayout::new()
+                .limit(limit.clamp(1, 100))
+                .customize()
+                .account_id(account_id(account))
+                .send(&self.client),
+        )
+        .await?;
         Ok(list
             .data
             .iter()

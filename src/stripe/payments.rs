@@ -51,7 +51,7 @@ impl IdemKey {
 
 /// Runs `call` until it gives a definite answer, at most [`ATTEMPTS`] times. The closure must
 /// send the same request with the same idempotency key each time.
-pub(crate) async fn retrying<T, F, Fut>(what: &str, mut call: F) -> Result<T, GatewayError>
+pub(crate) async fn retrying<T, F, Fut>(what: &'static str, mut call: F) -> Result<T, GatewayError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StripeError>>,
@@ -59,7 +59,8 @@ where
     let mut delay = FIRST_BACKOFF;
     let mut attempt = 1;
     loop {
-        match call().await.map_err(GatewayError::from) {
+        // Each attempt is counted and timed on its own (`what` is the metrics operation).
+        match super::metered::call(what, call()).await {
             Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
                 tracing::warn!(call = what, attempt, error = %e, "Stripe call retried with the same key");
                 tokio::time::sleep(delay).await;
