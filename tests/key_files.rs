@@ -52,12 +52,13 @@ async fn two_instances_started_together_on_an_empty_data_dir_share_one_session_k
         format!("http://127.0.0.1:{}", b.port()),
     );
     let (stripe_a, stripe_b) = (a.stripe(), b.stripe());
+    let db_a = a.db();
     tokio::spawn(a.run_until_stopped());
     tokio::spawn(b.run_until_stopped());
     stripe_a.check().await.expect("first emulator answers");
     stripe_b.check().await.expect("second emulator answers");
 
-    // Sign up on A; B reads the same session cookie (the cookie jar ignores ports), which it
+    // Log in on A; B reads the same session cookie (the cookie jar ignores ports), which it
     // can only do with the same key: it sends the logged-in person on from its log-in page.
     let client = common::client();
     let page = client
@@ -82,6 +83,37 @@ async fn two_instances_started_together_on_an_empty_data_dir_share_one_session_k
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "signed up on A");
+    // Sign-up only mails a link: confirm the address as the link would, then log in on A.
+    let parsed = marketplace::domain::Email::parse(&email).unwrap();
+    let user = marketplace::db::users::find_by_email(&db_a, &parsed)
+        .await
+        .unwrap()
+        .expect("signed-up user");
+    let mut conn = db_a.acquire().await.unwrap();
+    marketplace::db::users::mark_email_verified(&mut conn, &user.id, marketplace::db::now_unix())
+        .await
+        .unwrap();
+    drop(conn);
+    let page = client
+        .get(format!("{url_a}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = common::csrf_from(&page).expect("csrf field");
+    let res = client
+        .post(format!("{url_a}/login"))
+        .form(&[
+            ("email", email.as_str()),
+            ("password", PASSWORD),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "logged in on A");
     let on_b = client.get(format!("{url_b}/login")).send().await.unwrap();
     assert_eq!(
         on_b.status(),

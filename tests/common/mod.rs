@@ -144,6 +144,11 @@ pub async fn spawn_app_on(test_db: TestDb, overrides: &[(&str, &str)]) -> TestAp
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    // As `Application::build` does: the default BASE_URL names the port actually bound.
+    let mut settings = settings;
+    if settings.base_url == format!("http://{}", settings.bind_addr) {
+        settings.base_url = address.clone();
+    }
     let db = app.db();
     let stripe = app.stripe();
     tokio::spawn(app.run_until_stopped());
