@@ -3,8 +3,9 @@
 mod common;
 
 use common::TestDb;
-use marketplace::db::{self, MIGRATOR};
+use marketplace::db;
 use sqlx::Row;
+use sqlx::migrate::Migrator;
 
 async fn table_exists(pool: &db::Db, table: &str) -> bool {
     // A query that works on both backends without catalog differences.
@@ -18,6 +19,7 @@ async fn table_exists(pool: &db::Db, table: &str) -> bool {
 async fn migrations_apply_revert_and_reapply() {
     let test_db = TestDb::new();
     let pool = db::connect(&test_db.url).await.expect("connect + migrate");
+    let migrator = db::migrator().await.unwrap();
 
     let applied: i64 =
         sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success = TRUE")
@@ -28,7 +30,7 @@ async fn migrations_apply_revert_and_reapply() {
             .unwrap();
     assert_eq!(
         applied as usize,
-        MIGRATOR
+        migrator
             .iter()
             .filter(|m| m.migration_type.is_up_migration())
             .count()
@@ -38,16 +40,46 @@ async fn migrations_apply_revert_and_reapply() {
     assert!(table_exists(&pool, "throttle_buckets").await);
 
     // Running again is a no-op.
-    MIGRATOR.run(&pool).await.expect("idempotent");
+    migrator.run(&pool).await.expect("idempotent");
 
-    MIGRATOR
+    migrator
         .undo(&pool, 0)
         .await
         .expect("every migration reverts");
     assert!(!table_exists(&pool, "users").await);
-    MIGRATOR.run(&pool).await.expect("re-apply");
+    migrator.run(&pool).await.expect("re-apply");
     assert!(table_exists(&pool, "users").await);
     pool.close().await;
+}
+
+/// The embedded list (build.rs) must be what sqlx reads from the directory itself: a different
+/// description or checksum would make every database migrated by an earlier build fail to start
+/// ("migration was previously applied but has been modified").
+#[tokio::test]
+async fn embedded_migrations_match_sqlx_reading_the_directory() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let from_dir = Migrator::new(dir).await.expect("sqlx resolves migrations/");
+    let embedded = db::migrator().await.unwrap();
+    let describe = |m: &Migrator| {
+        m.iter()
+            .map(|m| {
+                (
+                    m.version,
+                    m.description.to_string(),
+                    m.migration_type.suffix(),
+                    m.checksum.to_vec(),
+                    m.sql.to_string(),
+                    m.no_tx,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (mut a, mut b) = (describe(&from_dir), describe(&embedded));
+    // sqlx leaves an up/down pair (one version) in directory order, which does not matter.
+    a.sort();
+    b.sort();
+    assert!(a.len() >= 2, "the directory has migrations");
+    assert_eq!(a, b);
 }
 
 #[tokio::test]
