@@ -811,3 +811,75 @@ async fn a_worker_killed_mid_job_leaves_the_event_to_be_processed_once_after_its
     assert_eq!(entries.len(), 1, "one effect: {entries:?}");
     assert_eq!(entries[0].source_id, ch);
 }
+
+#[tokio::test]
+async fn a_card_saved_on_the_hosted_page_is_kept_when_the_buyer_never_comes_back() {
+    use sqlx::Row;
+    let app = spawn_app().await;
+    app.login_as(marketplace::domain::Role::Buyer).await;
+    let (_, cards) = app.get_html("/cards").await;
+    let at = cards.find(r#"name="add_token" value=""#).unwrap() + r#"name="add_token" value=""#.len();
+    let add_token = cards[at..at + 22].to_string();
+    let res = app
+        .post_form("/cards/add", &[("add_token", &add_token)])
+        .await;
+    let hosted = common::location(&res);
+    assert!(hosted.contains("/hosted/checkout/cs_"), "{hosted}");
+    let browser = common::client();
+    assert_eq!(browser.get(&hosted).send().await.unwrap().status(), 200);
+    let done = browser
+        .post(&hosted)
+        .form(&[
+            ("number", "4242 4242 4242 4242"),
+            ("expiry", "12 / 34"),
+            ("cvc", "123"),
+            ("name", "Jo"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let back = common::location(&done);
+    // The tab is closed here: only checkout.session.completed tells us of the card.
+    wait_until("the card saved from the event", || async {
+        app.get_html("/cards")
+            .await
+            .1
+            .contains("visa ending in 4242")
+    })
+    .await;
+    let event = webhook_events::list_recent(&app.db, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.event_type == "checkout.session.completed")
+        .unwrap();
+    assert_eq!(event.status, webhook_events::APPLIED);
+
+    // Coming back later, or the event again, saves nothing twice.
+    let path = back
+        .split_once("/cards/return")
+        .map(|(_, rest)| format!("/cards/return{rest}"))
+        .expect("our return route");
+    assert_eq!(app.get(&path).await.status(), 303);
+    let count = || async {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM saved_cards WHERE removed_at IS NULL")
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+            .get("n");
+        n
+    };
+    assert_eq!(count().await, 1);
+    let body = sim_events(&app, None, "checkout.session.completed").await;
+    let secret = endpoints(&app).platform.secret;
+    let res = deliver(
+        &app,
+        "/webhooks/stripe",
+        &body[0],
+        &signature(&secret, now(), &body[0]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    wait_for_jobs(&app.db).await;
+    assert_eq!(count().await, 1);
+}
