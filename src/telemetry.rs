@@ -23,6 +23,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 pub use crate::config::LogFormat;
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use tracing::Span;
