@@ -46,6 +46,17 @@ impl From<actix_session::SessionInsertError> for AppError {
     }
 }
 
+impl From<crate::seller::accounts::LifecycleError> for AppError {
+    fn from(e: crate::seller::accounts::LifecycleError) -> Self {
+        use crate::seller::accounts::LifecycleError;
+        match e {
+            LifecycleError::Db(d) => AppError::Db(d),
+            LifecycleError::Mail(t) => AppError::Template(t),
+            LifecycleError::Queue(q) => AppError::Internal(q),
+        }
+    }
+}
+
 impl From<actix_session::SessionGetError> for AppError {
     fn from(e: actix_session::SessionGetError) -> Self {
         AppError::Session(e.to_string())

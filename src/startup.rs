@@ -99,6 +99,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
         });
         let max_body = settings.max_body_bytes;
+        let shared_settings = state.settings.clone();
         crate::checkout::spawn_sweeper(state.clone());
 
         let server = HttpServer::new(move || {
@@ -113,7 +114,7 @@ impl Application {
                 .wrap(from_fn(middleware::body_cap))
                 .wrap(from_fn(middleware::security_headers))
                 .wrap(from_fn(middleware::request_id_header))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::ClientIpRootSpan>::new())
                 .wrap(from_fn(crate::telemetry::metrics::track_requests))
                 .configure(crate::web::health::configure)
                 .configure(crate::web::metrics::configure)
@@ -136,7 +137,7 @@ impl Application {
         crate::webhooks::reconcile::spawn_periodic(db.clone());
         for _ in 0..settings.job_workers {
             Worker::new(db.clone(), mailer.clone())
-                .with_stripe(stripe.clone())
+                .with_stripe(stripe.clone(), shared_settings.clone())
                 .spawn();
         }
         Ok(Application {

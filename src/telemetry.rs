@@ -4,7 +4,9 @@
 //! Two formats (`LOG_FORMAT`): `pretty`, one human-readable line per event, coloured only when
 //! stdout is a terminal; and `json`, one JSON object per line with the fields of the event and
 //! of every span around it flattened into it (so a request's lines carry `request_id`).
-//! Metrics are in [`metrics`].
+//! The request span's `http.client_ip` is the client as [`crate::web::client_ip`] resolves it
+//! (forwarded headers believed only from `TRUSTED_PROXIES`), so the logs and the throttle
+//! agree on who asked. Metrics are in [`metrics`].
 
 pub mod metrics;
 
@@ -20,6 +22,68 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::registry::LookupSpan;
 
 pub use crate::config::LogFormat;
+
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
+
+/// tracing-actix-web's request span with the same fields as its default one, except that
+/// `http.client_ip` trusts `X-Forwarded-For` / `Forwarded` only from a trusted proxy (the
+/// default believes them from anyone, so a client could write any address into our logs).
+pub struct ClientIpRootSpan;
+
+impl RootSpanBuilder for ClientIpRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let client_ip = crate::web::client_ip::client_ip(request.request());
+        let user_agent = request
+            .headers()
+            .get("User-Agent")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "default".to_owned());
+        let method = request.method().as_str();
+        let target = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("");
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        let info = request.connection_info();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %method,
+            http.route = %route,
+            http.flavor = ?request.version(),
+            http.scheme = %info.scheme(),
+            http.host = %info.host(),
+            http.client_ip = %client_ip,
+            http.user_agent = %user_agent,
+            http.target = %target,
+            http.status_code = tracing::field::Empty,
+            otel.name = %format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
 
 /// Human-readable logs (coloured only on a terminal); what tests use.
 pub fn init(filter: &str) {

@@ -172,13 +172,21 @@ async fn one_seller_direct_charge_on_the_connected_account_with_the_platform_fee
 
     use sqlx::Row;
     let receipts: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'send_email' AND dedupe_key LIKE 'receipt:%'",
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'send_email' AND dedupe_key LIKE 'mail:%:order_receipt:%'",
     )
     .fetch_one(&app.db)
     .await
     .unwrap()
     .get("n");
     assert_eq!(receipts, 1, "a receipt is queued");
+    let notices: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'send_email' AND dedupe_key LIKE 'mail:%:new_order:%'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(notices, 1, "the seller's new-order mail is queued");
 }
 
 #[tokio::test]

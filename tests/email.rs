@@ -788,3 +788,126 @@ async fn admins_see_sent_mail_newest_first_with_the_html_escaped() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn payout_mails_reach_the_seller_once_each_even_when_the_event_comes_three_times() {
+    use common::webhooks::{charge, deliver, endpoints, signature, sim_events, sim_post, wait_for_jobs};
+    let sink = SmtpSink::start().await;
+    let app = app_with_smtp(&sink).await;
+    let seller = common::sellers::active_seller(&app).await;
+    let acct = seller.account().to_string();
+    charge(&app, &acct, 10_000, 500).await;
+    sim_post(
+        &app,
+        "test_helpers/payouts",
+        &[("amount", "3000"), ("currency", "usd"), ("status", "paid")],
+        Some(&acct),
+    )
+    .await;
+    sim_post(
+        &app,
+        "test_helpers/payouts",
+        &[
+            ("amount", "2000"),
+            ("currency", "usd"),
+            ("status", "failed"),
+            ("failure_code", "account_closed"),
+        ],
+        Some(&acct),
+    )
+    .await;
+    let failed = sink.settled(&seller.email, "Payout of $20.00 failed").await;
+    assert_eq!(failed.len(), 1);
+    // Stripe retries the delivery twice more; still one mail.
+    let events = sim_events(&app, Some(&acct), "payout.failed").await;
+    let secret = endpoints(&app).connect.secret;
+    for _ in 0..2 {
+        let res = deliver(
+            &app,
+            "/webhooks/stripe/connect",
+            &events[0],
+            &signature(&secret, db::now_unix(), &events[0]),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    wait_for_jobs(&app.db).await;
+    let failed = sink.settled(&seller.email, "Payout of $20.00 failed").await;
+    assert_eq!(failed.len(), 1, "one mail for one failed payout");
+    let m = &failed[0];
+    assert_eq!(m.rcpt_to, vec![seller.email.clone()]);
+    for part in [m.part("text/plain").unwrap(), m.part("text/html").unwrap()] {
+        assert!(part.contains("$20.00"), "{part}");
+        assert!(part.contains("Your bank account has been closed."), "{part}");
+    }
+    let paid = sink.settled(&seller.email, "Payout of $30.00 on its way").await;
+    assert_eq!(paid.len(), 1);
+    assert!(paid[0].part("text/plain").unwrap().contains("$30.00"));
+}
+
+#[tokio::test]
+async fn sellers_hear_of_each_change_of_standing_once_and_admins_of_a_disconnection() {
+    let sink = SmtpSink::start().await;
+    let app = app_with_smtp(&sink).await;
+    let admins = [unique_email("admin"), unique_email("admin")];
+    for email in &admins {
+        marketplace::auth::accounts::register(
+            &app.db,
+            &app.settings.base_url,
+            &marketplace::domain::Email::parse(email).unwrap(),
+            &marketplace::domain::Password::parse(PASSWORD.into()).unwrap(),
+            Role::Admin,
+        )
+        .await
+        .unwrap();
+    }
+    // Activated through the return route and account.updated events alike: one mail.
+    let seller = common::sellers::active_seller(&app).await;
+    let ready = sink
+        .settled(&seller.email, "You can now receive payments")
+        .await;
+    assert_eq!(ready.len(), 1, "once, whichever path saw it first");
+    assert!(
+        ready[0]
+            .part("text/plain")
+            .unwrap()
+            .contains(&format!("{}/seller", app.settings.base_url))
+    );
+
+    common::sellers::sim_helper(
+        &app,
+        &format!(
+            "/v1/test_helpers/accounts/{}/requirements_due",
+            seller.account()
+        ),
+        &[],
+        None,
+    )
+    .await;
+    let due = sink
+        .settled(&seller.email, "Stripe needs more information")
+        .await;
+    assert_eq!(due.len(), 1);
+
+    common::sellers::sim_helper(
+        &app,
+        &format!("/v1/test_helpers/accounts/{}/deauthorize", seller.account()),
+        &[],
+        None,
+    )
+    .await;
+    for admin in &admins {
+        let got = sink.settled(admin, "Seller ").await;
+        assert_eq!(got.len(), 1, "{admin}: one mail");
+        assert!(got[0].subject().ends_with("disconnected from Stripe"));
+        let text = got[0].part("text/plain").unwrap();
+        assert!(text.contains(seller.account()), "{text}");
+        assert!(text.contains(&seller.email), "{text}");
+    }
+    assert!(
+        sink.messages_to(&seller.email)
+            .iter()
+            .all(|m| !m.subject().starts_with("Seller ")),
+        "only admins hear of it"
+    );
+}

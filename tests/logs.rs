@@ -13,6 +13,15 @@ use common::TestDb;
 /// The app binary serving on a free port with `test_db`, stdout piped; its lines arrive on the
 /// returned channel.
 fn start(test_db: &TestDb, log_format: Option<&str>) -> (Running, mpsc::Receiver<String>) {
+    start_with(test_db, log_format, &[])
+}
+
+/// [`start`] with more environment variables.
+fn start_with(
+    test_db: &TestDb,
+    log_format: Option<&str>,
+    env: &[(&str, &str)],
+) -> (Running, mpsc::Receiver<String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_marketplace"));
     // Its own empty working directory, so a developer's .env cannot leak in.
     let cwd = test_db.data_dir.join("cwd");
@@ -28,6 +37,9 @@ fn start(test_db: &TestDb, log_format: Option<&str>) -> (Running, mpsc::Receiver
         .stderr(Stdio::null());
     if let Some(format) = log_format {
         cmd.env("LOG_FORMAT", format);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("the binary starts");
     let stdout = child.stdout.take().unwrap();
@@ -129,4 +141,30 @@ async fn readable_logs_have_no_colour_codes_when_stdout_is_not_a_terminal() {
         );
     }
     assert!(served.last().unwrap().contains("INFO"));
+}
+
+#[tokio::test]
+async fn the_logged_client_address_is_the_forwarded_one_only_from_a_trusted_proxy() {
+    // The test client connects from 127.0.0.1: a trusted proxy in the first run, a stranger
+    // in the second (who could write any address into a header).
+    for (trusted, expected) in [("127.0.0.1", "203.0.113.7"), ("10.0.0.0/8", "127.0.0.1")] {
+        let test_db = TestDb::new();
+        let (child, rx) = start_with(&test_db, Some("json"), &[("TRUSTED_PROXIES", trusted)]);
+        let startup = lines_until(&rx, "(port ");
+        let port = port_from(startup.last().unwrap());
+        let res = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .header("X-Forwarded-For", "198.51.100.1, 203.0.113.7")
+            .send()
+            .await
+            .expect("the app answers");
+        let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let served = lines_until(&rx, &request_id);
+        drop(child);
+        let access: serde_json::Value = serde_json::from_str(served.last().unwrap()).unwrap();
+        assert_eq!(
+            access["http.client_ip"], expected,
+            "TRUSTED_PROXIES={trusted}: {access}"
+        );
+    }
 }

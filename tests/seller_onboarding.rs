@@ -216,7 +216,7 @@ async fn an_older_snapshot_never_overwrites_a_newer_one() {
         payouts_enabled: false,
         requirements: Requirements::default(),
     };
-    let outcome = apply_account_snapshot(&app.db, &older, read_at - 10)
+    let outcome = apply_account_snapshot(&app.db, &older, read_at - 10, &app.settings.base_url)
         .await
         .unwrap();
     assert_eq!(outcome, SnapshotOutcome::Stale);
@@ -235,7 +235,7 @@ async fn an_older_snapshot_never_overwrites_a_newer_one() {
         details_submitted: true,
         ..older
     };
-    let outcome = apply_account_snapshot(&app.db, &newer, read_at + 10)
+    let outcome = apply_account_snapshot(&app.db, &newer, read_at + 10, &app.settings.base_url)
         .await
         .unwrap();
     assert!(matches!(
@@ -254,7 +254,7 @@ async fn an_older_snapshot_never_overwrites_a_newer_one() {
         ..newer
     };
     assert_eq!(
-        apply_account_snapshot(&app.db, &unknown, read_at)
+        apply_account_snapshot(&app.db, &unknown, read_at, &app.settings.base_url)
             .await
             .unwrap(),
         SnapshotOutcome::UnknownAccount
@@ -267,12 +267,12 @@ async fn a_disconnected_seller_is_told_and_reconnects_with_a_new_account() {
     let mut seller = active_seller(&app).await;
     let old = seller.account().to_string();
     assert!(
-        mark_disconnected(&app.db, &old, db::now_unix())
+        mark_disconnected(&app.db, &old, db::now_unix(), &app.settings.base_url)
             .await
             .unwrap()
     );
     assert!(
-        !mark_disconnected(&app.db, &old, db::now_unix())
+        !mark_disconnected(&app.db, &old, db::now_unix(), &app.settings.base_url)
             .await
             .unwrap(),
         "a second deauthorization is a no-op"
@@ -292,7 +292,7 @@ async fn a_disconnected_seller_is_told_and_reconnects_with_a_new_account() {
     assert_eq!(profile.account_generation, 2);
     // A late deauthorization of the old account does not touch the new one.
     assert!(
-        !mark_disconnected(&app.db, &old, db::now_unix())
+        !mark_disconnected(&app.db, &old, db::now_unix(), &app.settings.base_url)
             .await
             .unwrap()
     );

@@ -278,7 +278,7 @@ async fn deleted_products_disappear_and_deauthorization_hides_the_shop() {
     let (_, list) = seller.get_html("/seller/products").await;
     assert!(list.contains("Kept") && !list.contains(">Gone<"));
 
-    mark_disconnected(&app.db, seller.account(), db::now_unix())
+    mark_disconnected(&app.db, seller.account(), db::now_unix(), &app.settings.base_url)
         .await
         .unwrap();
     assert!(

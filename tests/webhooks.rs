@@ -21,6 +21,7 @@ fn ctx(app: &common::TestApp) -> WebhookCtx {
     WebhookCtx {
         db: app.db.clone(),
         stripe: app.stripe.clone(),
+        settings: Arc::new(app.settings.clone()),
     }
 }
 
@@ -267,7 +268,7 @@ async fn a_handler_failing_twice_then_succeeding_is_applied_once() {
         app.db.clone(),
         Arc::new(Mailer::from_settings(&settings).unwrap()),
     )
-    .with_stripe(app.stripe.clone())
+    .with_stripe(app.stripe.clone(), Arc::new(settings.clone()))
     .with_config(WorkerConfig {
         first_backoff: Duration::ZERO,
         max_backoff: Duration::ZERO,
@@ -552,4 +553,333 @@ async fn account_events_update_the_seller_without_a_page_visit() {
         state().await.disconnected_at.is_some()
     })
     .await;
+}
+
+// ── Order payments through webhooks and reconciliation ──────────────────────
+
+/// The status of an order part as stored.
+async fn part_status(app: &common::TestApp, part: &str) -> String {
+    use sqlx::Row;
+    sqlx::query("SELECT status FROM order_parts WHERE id = $1")
+        .bind(part)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+        .get("status")
+}
+
+/// A checkout with a card that needs 3-D Secure, approved on the bank's page WITHOUT the
+/// browser coming back to our return route: Stripe has the payment, our only ways to learn of
+/// it are its events and reconciliation. Returns the part's id.
+async fn paid_at_the_bank_only(
+    app: &common::TestApp,
+    seller: &common::checkout::ActiveSeller,
+    card: &str,
+) -> String {
+    use sqlx::Row;
+    let item = app.product(seller, "Vase", 2500, "usd", 5).await;
+    assert_eq!(app.add_to_cart(&item, 1).await.status(), 303);
+    let res = app.checkout(card).await;
+    assert_eq!(res.status(), 303);
+    let challenge = common::location(&res);
+    assert!(challenge.contains("/hosted/3ds/"), "{challenge}");
+    let part: String = sqlx::query(
+        "SELECT op.id FROM order_parts op JOIN order_items i ON i.part_id = op.id
+         WHERE i.product_id = $1",
+    )
+    .bind(&item)
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+    .get("id");
+    assert_eq!(part_status(app, &part).await, "requires_action");
+    let bank = common::client();
+    assert_eq!(bank.get(&challenge).send().await.unwrap().status(), 200);
+    let res = bank
+        .post(&challenge)
+        .form(&[("result", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    part
+}
+
+#[tokio::test]
+async fn payment_intent_succeeded_three_times_pays_the_part_once_with_one_receipt() {
+    let sink = common::email::SmtpSink::start().await;
+    let app = spawn_app_with(&[("SMTP_URL", &sink.url())]).await;
+    let seller = app.active_seller("Bank Vases").await;
+    let buyer = app.login_as(marketplace::domain::Role::Buyer).await;
+    let card = app
+        .save_test_card(&buyer, "pm_card_authenticationRequired")
+        .await;
+    wait_for_jobs(&app.db).await;
+    set_deliveries(&app, false).await;
+    let part = paid_at_the_bank_only(&app, &seller, &card).await;
+
+    let events = sim_events(&app, Some(&seller.account), "payment_intent.succeeded").await;
+    assert_eq!(events.len(), 1);
+    let secret = endpoints(&app).connect.secret;
+    for _ in 0..3 {
+        let res = deliver(
+            &app,
+            "/webhooks/stripe/connect",
+            &events[0],
+            &signature(&secret, now(), &events[0]),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    wait_for_jobs(&app.db).await;
+    assert_eq!(part_status(&app, &part).await, "paid", "the event paid it");
+    let stored: Vec<_> = webhook_events::list_recent(&app.db, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "payment_intent.succeeded")
+        .collect();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].attempts, 1);
+    assert!(
+        stored[0].outcome.as_deref().unwrap_or_default().contains("→ paid"),
+        "{:?}",
+        stored[0].outcome
+    );
+
+    let receipts = sink.settled(&buyer.email, "Your order ").await;
+    assert_eq!(receipts.len(), 1, "one receipt");
+    let text = receipts[0].part("text/plain").unwrap();
+    assert!(text.contains("1 x Vase: $25.00"), "{text}");
+    assert!(text.contains("Total: $25.00"), "{text}");
+    let notices = sink.settled(&seller.email, "New order ").await;
+    assert_eq!(notices.len(), 1, "one new-order mail");
+    let text = notices[0].part("text/plain").unwrap();
+    // 5% of $25.00 + 30¢
+    assert!(text.contains("Platform fee: $1.55"), "{text}");
+    assert!(text.contains("You receive: $23.45"), "{text}");
+}
+
+#[tokio::test]
+async fn deliveries_off_during_a_checkout_reconciliation_brings_the_order_to_paid() {
+    let app = spawn_app().await;
+    let seller = app.active_seller("Quiet Vases").await;
+    let buyer = app.login_as(marketplace::domain::Role::Buyer).await;
+    let card = app
+        .save_test_card(&buyer, "pm_card_authenticationRequired")
+        .await;
+    wait_for_jobs(&app.db).await;
+    set_deliveries(&app, false).await;
+    let before = webhook_events::count(&app.db).await.unwrap();
+
+    // 1. The events exist at Stripe, never delivered: reconciliation ingests and applies them.
+    let first = paid_at_the_bank_only(&app, &seller, &card).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(webhook_events::count(&app.db).await.unwrap(), before);
+    assert_eq!(
+        part_status(&app, &first).await,
+        "requires_action",
+        "nothing but Stripe knows it was paid"
+    );
+    let run = reconcile::run(&ctx(&app), "rec_paid1").await.unwrap();
+    assert_eq!(run.status, "done");
+    assert_eq!(part_status(&app, &first).await, "paid");
+    let applied = webhook_events::list_recent(&app.db, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.event_type == "payment_intent.succeeded")
+        .expect("the missed event");
+    assert_eq!(applied.source, "reconcile");
+    assert_eq!(
+        run.counts.payments_checked, 0,
+        "the event settled it, not the re-read: {:?}",
+        run.counts
+    );
+
+    // 2. Events reconciliation will not page (as if older than its cursor): the re-read of
+    //    payments still undecided finds the outcome.
+    let second = paid_at_the_bank_only(&app, &seller, &card).await;
+    db::reconcile::advance_cursor(&app.db, &seller.account, now() + 3600, now())
+        .await
+        .unwrap();
+    let run = reconcile::run(&ctx(&app), "rec_paid2").await.unwrap();
+    assert_eq!(run.status, "done");
+    assert_eq!(part_status(&app, &second).await, "paid");
+    assert_eq!(run.counts.payments_checked, 1, "{:?}", run.counts);
+    assert_eq!(run.counts.payments_settled, 1, "{:?}", run.counts);
+    let receipts: i64 = {
+        use sqlx::Row;
+        sqlx::query(
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'send_email' AND dedupe_key LIKE 'mail:%:order_receipt:%'",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+        .get("n")
+    };
+    assert_eq!(receipts, 2, "one receipt per paid part");
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_job_leaves_the_event_to_be_processed_once_after_its_lease() {
+    let app = spawn_app_with(&[("JOB_WORKERS", "0")]).await;
+    set_deliveries(&app, false).await;
+    let acct = onboarded_account(&app).await;
+    let (_, ch) = charge(&app, &acct, 1200, 120).await;
+    let events = sim_events(&app, Some(&acct), "charge.succeeded").await;
+    let secret = endpoints(&app).connect.secret;
+    let res = deliver(
+        &app,
+        "/webhooks/stripe/connect",
+        &events[0],
+        &signature(&secret, now(), &events[0]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(db::jobs::count_pending(&app.db).await.unwrap(), 1);
+    let event_id = webhook_events::list_recent(&app.db, 10).await.unwrap()[0]
+        .id
+        .clone();
+    let job_key = format!("process_webhook_event:{event_id}");
+
+    // The handler's read of the charge hangs long enough for the worker to die inside it.
+    sim_post(
+        &app,
+        "test_helpers/faults",
+        &[
+            ("path", &format!("/v1/charges/{ch}")),
+            ("method", "GET"),
+            ("kind", "latency"),
+            ("latency_ms", "3000"),
+            ("count", "1"),
+        ],
+        None,
+    )
+    .await;
+    let settings = Arc::new(test_settings(&app.test_db, &[]));
+    let mailer = Arc::new(Mailer::from_settings(&settings).unwrap());
+    let short_lease = WorkerConfig {
+        lease: Duration::from_secs(1),
+        first_backoff: Duration::ZERO,
+        max_backoff: Duration::ZERO,
+        ..WorkerConfig::default()
+    };
+    let doomed = Worker::new(app.db.clone(), mailer.clone())
+        .with_stripe(app.stripe.clone(), settings.clone())
+        .with_config(short_lease.clone());
+    let running = tokio::spawn(async move { doomed.run_once().await });
+    wait_until("the job claimed", || async {
+        db::jobs::status_by_dedupe_key(&app.db, &job_key)
+            .await
+            .unwrap()
+            .is_some_and(|j| j.attempts == 1)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    running.abort();
+    let _ = running.await;
+    let event = webhook_events::get(&app.db, &event_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(event.status, webhook_events::APPLIED, "died before the end");
+    assert!(db::ledger::entries_of(&app.db, &acct).await.unwrap().is_empty());
+
+    // Another worker takes it once the dead one's lease has run out (nothing extends it now).
+    let survivor = Worker::new(app.db.clone(), mailer)
+        .with_stripe(app.stripe.clone(), settings)
+        .with_config(short_lease);
+    wait_until("the survivor takes the job over", || async {
+        survivor.run_once().await.unwrap()
+    })
+    .await;
+    while survivor.run_once().await.unwrap() {}
+
+    let event = webhook_events::get(&app.db, &event_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.status, webhook_events::APPLIED);
+    let job = db::jobs::status_by_dedupe_key(&app.db, &job_key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(job.done);
+    assert_eq!(job.attempts, 2, "claimed by the dead worker, then by the survivor");
+    let entries = db::ledger::entries_of(&app.db, &acct).await.unwrap();
+    assert_eq!(entries.len(), 1, "one effect: {entries:?}");
+    assert_eq!(entries[0].source_id, ch);
+}
+
+#[tokio::test]
+async fn a_card_saved_on_the_hosted_page_is_kept_when_the_buyer_never_comes_back() {
+    use sqlx::Row;
+    let app = spawn_app().await;
+    app.login_as(marketplace::domain::Role::Buyer).await;
+    let (_, cards) = app.get_html("/cards").await;
+    let at = cards.find(r#"name="add_token" value=""#).unwrap() + r#"name="add_token" value=""#.len();
+    let add_token = cards[at..at + 22].to_string();
+    let res = app
+        .post_form("/cards/add", &[("add_token", &add_token)])
+        .await;
+    let hosted = common::location(&res);
+    assert!(hosted.contains("/hosted/checkout/cs_"), "{hosted}");
+    let browser = common::client();
+    assert_eq!(browser.get(&hosted).send().await.unwrap().status(), 200);
+    let done = browser
+        .post(&hosted)
+        .form(&[
+            ("number", "4242 4242 4242 4242"),
+            ("expiry", "12 / 34"),
+            ("cvc", "123"),
+            ("name", "Jo"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let back = common::location(&done);
+    // The tab is closed here: only checkout.session.completed tells us of the card.
+    wait_until("the card saved from the event", || async {
+        app.get_html("/cards")
+            .await
+            .1
+            .contains("visa ending in 4242")
+    })
+    .await;
+    let event = webhook_events::list_recent(&app.db, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.event_type == "checkout.session.completed")
+        .unwrap();
+    assert_eq!(event.status, webhook_events::APPLIED);
+
+    // Coming back later, or the event again, saves nothing twice.
+    let path = back
+        .split_once("/cards/return")
+        .map(|(_, rest)| format!("/cards/return{rest}"))
+        .expect("our return route");
+    assert_eq!(app.get(&path).await.status(), 303);
+    let count = || async {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM saved_cards WHERE removed_at IS NULL")
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+            .get("n");
+        n
+    };
+    assert_eq!(count().await, 1);
+    let body = sim_events(&app, None, "checkout.session.completed").await;
+    let secret = endpoints(&app).platform.secret;
+    let res = deliver(
+        &app,
+        "/webhooks/stripe",
+        &body[0],
+        &signature(&secret, now(), &body[0]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    wait_for_jobs(&app.db).await;
+    assert_eq!(count().await, 1);
 }

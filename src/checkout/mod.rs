@@ -13,7 +13,7 @@ use crate::db::{self, DbError};
 use crate::domain::ids::OrderId;
 use crate::domain::orders::{PartStatus, decline_reason};
 use crate::domain::{Money, MoneyError};
-use crate::email::OutgoingEmail;
+use crate::email::{OutgoingEmail, templates};
 use crate::state::AppState;
 use crate::stripe::GatewayError;
 use crate::stripe::payments::{ChargeRequest, IdemKey, IntentSnapshot, IntentState};
@@ -39,6 +39,8 @@ pub enum CheckoutError {
     Db(#[from] DbError),
     #[error(transparent)]
     Money(#[from] MoneyError),
+    #[error("cannot render a mail: {0}")]
+    Mail(#[from] askama::Error),
 }
 
 impl From<PlaceError> for CheckoutError {
@@ -293,7 +295,7 @@ async fn fail(state: &AppState, part: &Part, reason: &str) -> Result<(), Checkou
             detail: None,
         },
         db::now_unix(),
-        None,
+        &[],
     )
     .await?;
     Ok(())
@@ -381,29 +383,55 @@ async fn confirm(
         .await?)
 }
 
-fn receipt(part: &Part, base_url: &str) -> OutgoingEmail {
-    let verb = if part.status == PartStatus::Authorized {
-        "authorized (you are charged when the seller ships)"
-    } else {
-        "paid"
-    };
-    let link = format!("{base_url}/orders/{}", part.order_id);
-    let text = format!(
-        "Thank you for your order.\n\nYour payment of {} to {} was {verb}.\n\nOrder: {link}\n",
-        part.amount, part.seller_name
-    );
-    let html = format!(
-        "<p>Thank you for your order.</p><p>Your payment of {} to {} was {verb}.</p>\
-         <p><a href=\"{link}\">See your order</a></p>",
-        part.amount,
-        html_escape(&part.seller_name)
-    );
-    OutgoingEmail {
-        to: part.buyer_email.clone(),
-        subject: format!("Receipt: {} to {}", part.amount, part.seller_name),
-        text,
-        html,
+/// The mails of a part turning paid (or authorized): the buyer's receipt and the seller's
+/// new-order notice, each with a dedupe key naming its cause, so however often the outcome is
+/// recorded (the return route, a webhook delivered three times, the sweeper) each goes once.
+async fn order_mails(
+    state: &AppState,
+    part: &Part,
+) -> Result<Vec<(OutgoingEmail, String)>, CheckoutError> {
+    let currency = part.amount.currency;
+    let mut lines = Vec::new();
+    for item in store::items_of_part(&state.db, &part.id).await? {
+        lines.push(templates::OrderLine {
+            amount: Money::new(item.unit_price_minor, currency).checked_mul(item.quantity)?,
+            title: item.title,
+            quantity: item.quantity,
+        });
     }
+    let base = &state.settings.base_url;
+    let receipt = templates::order_receipt(
+        &part.buyer_email,
+        &templates::OrderReceipt {
+            order_id: part.order_id.clone(),
+            lines: lines.clone(),
+            total: part.amount,
+            link: format!("{base}/orders/{}", part.order_id),
+        },
+    )?;
+    let new_order = templates::new_order(
+        &part.seller_email,
+        &templates::NewOrder {
+            order_id: part.order_id.clone(),
+            lines,
+            total: part.amount,
+            fee: part.fee,
+            net: part.amount.checked_sub(part.fee)?,
+            link: format!("{base}/seller"),
+        },
+    )?;
+    // One receipt per seller's share: each is its own charge on the buyer's statement.
+    let receipt_cause = format!("{}:{}", part.order_id, part.id);
+    Ok(vec![
+        (
+            receipt,
+            templates::dedupe_key(&receipt_cause, "order_receipt", &part.buyer_email),
+        ),
+        (
+            new_order,
+            templates::dedupe_key(&part.id, "new_order", &part.seller_email),
+        ),
+    ])
 }
 
 fn html_escape(s: &str) -> String {
@@ -442,11 +470,11 @@ pub async fn record(
     if status == part.status && status == PartStatus::RequiresAction {
         return Ok(());
     }
-    let mut after = part.clone();
-    after.status = status;
-    let mail = receipt(&after, &state.settings.base_url);
-    let receipt_key = format!("receipt:{}:{}", part.id, part.attempt);
-    let send = matches!(status, PartStatus::Paid | PartStatus::Authorized);
+    let mails = if matches!(status, PartStatus::Paid | PartStatus::Authorized) {
+        order_mails(state, part).await?
+    } else {
+        Vec::new()
+    };
     store::transition(
         &state.db,
         &part.id,
@@ -461,7 +489,7 @@ pub async fn record(
             detail: Some(&snap.id),
         },
         now,
-        send.then_some((&mail, receipt_key.as_str())),
+        &mails,
     )
     .await?;
     Ok(())
@@ -524,7 +552,7 @@ pub async fn capture(
                 )),
             },
             db::now_unix(),
-            None,
+            &[],
         )
         .await?;
     }
@@ -562,7 +590,7 @@ pub async fn cancel(state: &AppState, part: &Part, why: &str) -> Result<(), Chec
                 html_escape(why)
             ),
         };
-        let key = format!("canceled:{}:{}", part.id, part.attempt);
+        let key = vec![(mail, format!("canceled:{}:{}", part.id, part.attempt))];
         store::transition(
             &state.db,
             &part.id,
@@ -577,7 +605,7 @@ pub async fn cancel(state: &AppState, part: &Part, why: &str) -> Result<(), Chec
                 detail: None,
             },
             db::now_unix(),
-            Some((&mail, key.as_str())),
+            &key,
         )
         .await?;
     }

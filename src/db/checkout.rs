@@ -176,6 +176,18 @@ pub async fn save_platform_customer(
         .ok_or_else(|| corrupt("buyer_customers")("row vanished".into()))
 }
 
+/// The buyer whose platform Customer is `customer_id`.
+pub async fn buyer_of_platform_customer(
+    db: &Db,
+    customer_id: &str,
+) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT buyer_id FROM buyer_customers WHERE stripe_customer_id = $1")
+        .bind(customer_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| r.try_get("buyer_id")).transpose()?)
+}
+
 pub async fn connected_customer(
     db: &Db,
     buyer_id: &str,
@@ -570,6 +582,7 @@ pub struct Part {
     pub buyer_email: String,
     pub seller_id: String,
     pub seller_name: String,
+    pub seller_email: String,
     pub seller_account: Option<String>,
     pub amount: Money,
     pub fee: Money,
@@ -588,10 +601,11 @@ pub struct Part {
 }
 
 const PART_SELECT: &str = "SELECT op.id, op.order_id, op.buyer_id, u.email, op.seller_id, s.display_name,
-      s.stripe_account_id, op.currency, op.amount_minor, op.fee_minor, op.captured_minor, op.status,
+      su.email AS seller_email, s.stripe_account_id, op.currency, op.amount_minor, op.fee_minor, op.captured_minor, op.status,
       op.attempt, op.card_id, op.stripe_payment_intent_id, op.stripe_charge_id, op.failure_reason,
       op.action_url, op.authorized_at, op.shipped_at, op.created_at, op.updated_at
-    FROM order_parts op JOIN sellers s ON s.user_id = op.seller_id JOIN users u ON u.id = op.buyer_id";
+    FROM order_parts op JOIN sellers s ON s.user_id = op.seller_id JOIN users u ON u.id = op.buyer_id
+      JOIN users su ON su.id = op.seller_id";
 
 fn part_from_row(r: &AnyRow) -> Result<Part, DbError> {
     let cur = currency(r)?;
@@ -603,6 +617,7 @@ fn part_from_row(r: &AnyRow) -> Result<Part, DbError> {
         buyer_email: r.try_get("email")?,
         seller_id: r.try_get("seller_id")?,
         seller_name: r.try_get("display_name")?,
+        seller_email: r.try_get("seller_email")?,
         seller_account: r.try_get("stripe_account_id")?,
         amount: Money::new(r.try_get("amount_minor")?, cur),
         fee: Money::new(r.try_get("fee_minor")?, cur),
@@ -631,6 +646,24 @@ pub async fn part(db: &Db, part_id: &str) -> Result<Option<Part>, DbError> {
         .bind(part_id)
         .fetch_optional(db)
         .await?;
+    row.as_ref().map(part_from_row).transpose()
+}
+
+/// The part paid by PaymentIntent `intent_id` on connected account `account`, for webhook
+/// events: scoped by the account, so an event of one seller's account never moves another's
+/// part. An intent of an earlier attempt (cleared by a retry) finds nothing.
+pub async fn part_by_intent(
+    db: &Db,
+    account: &str,
+    intent_id: &str,
+) -> Result<Option<Part>, DbError> {
+    let row = sqlx::query(&format!(
+        "{PART_SELECT} WHERE op.stripe_payment_intent_id = $1 AND s.stripe_account_id = $2"
+    ))
+    .bind(intent_id)
+    .bind(account)
+    .fetch_optional(db)
+    .await?;
     row.as_ref().map(part_from_row).transpose()
 }
 
@@ -720,6 +753,22 @@ pub async fn stuck_parts(db: &Db, before: i64, limit: i64) -> Result<Vec<String>
          ORDER BY updated_at LIMIT $2",
     )
     .bind(before)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get("id").map_err(Into::into))
+        .collect()
+}
+
+/// Parts whose PaymentIntent Stripe had not decided when we last read it (`processing`, or
+/// waiting for 3-D Secure), oldest first: reconciliation re-reads them.
+pub async fn parts_awaiting_intent(db: &Db, limit: i64) -> Result<Vec<String>, DbError> {
+    let rows = sqlx::query(
+        "SELECT id FROM order_parts WHERE status IN ('processing', 'requires_action')
+           AND stripe_payment_intent_id IS NOT NULL
+         ORDER BY updated_at, id LIMIT $1",
+    )
     .bind(limit)
     .fetch_all(db)
     .await?;
@@ -845,8 +894,8 @@ pub struct Outcome<'a> {
 
 /// Moves a part to `outcome.status` when it is in one of `from` and still on `attempt`; releases
 /// its stock when the outcome is failed or canceled, and drops its products from the buyer's
-/// cart once paid or authorized. `extra` runs in the same transaction when the move happened
-/// (e.g. queueing the receipt). Returns whether the part moved.
+/// cart once paid or authorized. `mails` (each with its dedupe key) are queued in the same
+/// transaction when the move happened, never otherwise. Returns whether the part moved.
 pub async fn transition(
     db: &Db,
     part_id: &str,
@@ -854,7 +903,7 @@ pub async fn transition(
     from: &[PartStatus],
     outcome: &Outcome<'_>,
     now: i64,
-    receipt: Option<(&crate::email::OutgoingEmail, &str)>,
+    mails: &[(crate::email::OutgoingEmail, String)],
 ) -> Result<bool, DbError> {
     let mut tx = db.begin().await?;
     let list: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
@@ -903,7 +952,7 @@ pub async fn transition(
         .execute(&mut *tx)
         .await?;
     }
-    if let Some((email, key)) = receipt {
+    for (email, key) in mails {
         let payload =
             serde_json::to_string(email).map_err(|e| corrupt("jobs.payload")(e.to_string()))?;
         super::jobs::enqueue(

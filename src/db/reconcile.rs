@@ -41,6 +41,10 @@ pub struct RunCounts {
     pub events_new: i64,
     pub events_applied: i64,
     pub events_failed: i64,
+    /// Order parts whose PaymentIntent was re-read because it was still undecided.
+    pub payments_checked: i64,
+    /// Of those, the ones that reached a final state (paid, authorized, failed, canceled).
+    pub payments_settled: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -65,8 +69,9 @@ pub async fn start_run(db: &Db, id: &str, now: i64) -> Result<(), DbError> {
 pub async fn update_run(db: &Db, id: &str, c: &RunCounts) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE reconcile_runs SET accounts_total = $1, accounts_done = $2, events_read = $3,
-                events_new = $4, events_applied = $5, events_failed = $6
-         WHERE id = $7",
+                events_new = $4, events_applied = $5, events_failed = $6,
+                payments_checked = $7, payments_settled = $8
+         WHERE id = $9",
     )
     .bind(c.accounts_total)
     .bind(c.accounts_done)
@@ -74,6 +79,8 @@ pub async fn update_run(db: &Db, id: &str, c: &RunCounts) -> Result<(), DbError>
     .bind(c.events_new)
     .bind(c.events_applied)
     .bind(c.events_failed)
+    .bind(c.payments_checked)
+    .bind(c.payments_settled)
     .bind(id)
     .execute(db)
     .await?;
@@ -105,6 +112,8 @@ fn run_from_row(r: &AnyRow) -> Result<Run, DbError> {
             events_new: r.try_get("events_new")?,
             events_applied: r.try_get("events_applied")?,
             events_failed: r.try_get("events_failed")?,
+            payments_checked: r.try_get("payments_checked")?,
+            payments_settled: r.try_get("payments_settled")?,
         },
         error: r.try_get("error")?,
         started_at: r.try_get("started_at")?,

@@ -126,10 +126,57 @@ pub struct SnapshotUpdate<'a> {
     pub read_at: i64,
 }
 
+/// The seller a snapshot or disconnection was written for, and what was stored before.
+#[derive(Debug, Clone)]
+pub struct Replaced {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub previous_state: String,
+}
+
+/// Takes the seller row's write lock for the rest of the transaction (a row lock on
+/// PostgreSQL, the database write lock on SQLite), so what is read next is what this
+/// transaction replaces even when two writers race.
+async fn lock_by_account(
+    conn: &mut AnyConnection,
+    stripe_account_id: &str,
+) -> Result<Option<Replaced>, DbError> {
+    sqlx::query("UPDATE sellers SET user_id = user_id WHERE stripe_account_id = $1")
+        .bind(stripe_account_id)
+        .execute(&mut *conn)
+        .await?;
+    let row = sqlx::query(
+        "SELECT user_id, display_name, account_state FROM sellers WHERE stripe_account_id = $1",
+    )
+    .bind(stripe_account_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| -> Result<Replaced, DbError> {
+        let id: String = r.try_get("user_id")?;
+        Ok(Replaced {
+            user_id: UserId::try_from(id).map_err(|e| DbError::Corrupt {
+                column: "sellers.user_id",
+                detail: e.to_string(),
+            })?,
+            display_name: r.try_get("display_name")?,
+            previous_state: r.try_get("account_state")?,
+        })
+    })
+    .transpose()
+}
+
 /// Writes a snapshot of the account unless a newer one is stored: the condition on
 /// `account_read_at` sits in the UPDATE itself, so two writers racing cannot let the older win.
-/// Returns whether the row was updated.
-pub async fn apply_snapshot(db: &Db, s: &SnapshotUpdate<'_>) -> Result<bool, DbError> {
+/// Returns the seller and the state the snapshot replaced when the row was updated. Run it in
+/// a transaction: the row stays locked until it ends, so the mails a state change causes are
+/// queued once, by the writer that made the change.
+pub async fn apply_snapshot(
+    conn: &mut AnyConnection,
+    s: &SnapshotUpdate<'_>,
+) -> Result<Option<Replaced>, DbError> {
+    let Some(before) = lock_by_account(conn, s.stripe_account_id).await? else {
+        return Ok(None);
+    };
     let done = sqlx::query(
         "UPDATE sellers SET account_state = $1, details_submitted = $2, charges_enabled = $3,
              payouts_enabled = $4, requirements = $5, account_read_at = $6,
@@ -145,23 +192,30 @@ pub async fn apply_snapshot(db: &Db, s: &SnapshotUpdate<'_>) -> Result<bool, DbE
     .bind(s.read_at)
     .bind(s.account_type)
     .bind(s.stripe_account_id)
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok((done.rows_affected() == 1).then_some(before))
 }
 
 /// Marks the seller owning `stripe_account_id` disconnected (first time only); their products
-/// leave the storefront through `products::SELLABLE`. Returns whether a seller was marked.
-pub async fn mark_disconnected(db: &Db, stripe_account_id: &str, at: i64) -> Result<bool, DbError> {
+/// leave the storefront through `products::SELLABLE`. Returns the seller when marked now.
+pub async fn mark_disconnected(
+    conn: &mut AnyConnection,
+    stripe_account_id: &str,
+    at: i64,
+) -> Result<Option<Replaced>, DbError> {
+    let Some(before) = lock_by_account(conn, stripe_account_id).await? else {
+        return Ok(None);
+    };
     let done = sqlx::query(
         "UPDATE sellers SET disconnected_at = $1, charges_enabled = 0, payouts_enabled = 0
          WHERE stripe_account_id = $2 AND disconnected_at IS NULL",
     )
     .bind(at)
     .bind(stripe_account_id)
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok((done.rows_affected() == 1).then_some(before))
 }
 
 /// After a disconnection, starts over: the old account moves to `seller_past_accounts`, the

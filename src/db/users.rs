@@ -177,6 +177,16 @@ pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Crede
     }
 }
 
+/// Every administrator's address (operational mail: a seller disconnected, a refund failed).
+pub async fn admin_emails(conn: &mut AnyConnection) -> Result<Vec<String>, DbError> {
+    let rows = sqlx::query("SELECT email FROM users WHERE role = 'admin' ORDER BY email")
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get("email").map_err(Into::into))
+        .collect()
+}
+
 /// Newest first; the admin page shows one page of them.
 pub async fn list(db: &Db, limit: i64) -> Result<Vec<User>, DbError> {
     let rows = sqlx::query(&format!(

@@ -23,6 +23,7 @@ use std::time::Duration;
 use sqlx::AnyConnection;
 use tracing::Instrument;
 
+use crate::config::Settings;
 use crate::db::jobs::{ClaimedJob, FailOutcome};
 use crate::db::{self, Db, DbError};
 use crate::domain::ids::random_token;
@@ -107,8 +108,9 @@ fn backoff_from(first: i64, max: i64, attempts: i64) -> i64 {
 pub struct JobContext {
     pub db: Db,
     pub mailer: Arc<Mailer>,
-    /// The Stripe gateway (webhook events re-read objects through it); `None` in bare queue tests.
-    pub stripe: Option<StripeGateway>,
+    /// The Stripe gateway (webhook events re-read objects through it) and the settings the
+    /// domain operations they call need; `None` in bare queue tests.
+    pub stripe: Option<(StripeGateway, Arc<Settings>)>,
 }
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
@@ -137,13 +139,14 @@ async fn dispatch(ctx: JobContext, job: ClaimedJob) -> Result<(), JobError> {
 }
 
 fn webhook_ctx(ctx: &JobContext) -> Result<crate::webhooks::WebhookCtx, JobError> {
-    let stripe = ctx
+    let (stripe, settings) = ctx
         .stripe
         .clone()
         .ok_or_else(|| JobError::retryable("this worker has no Stripe gateway"))?;
     Ok(crate::webhooks::WebhookCtx {
         db: ctx.db.clone(),
         stripe,
+        settings,
     })
 }
 
@@ -204,8 +207,9 @@ impl Worker {
         }
     }
 
-    pub fn with_stripe(mut self, stripe: StripeGateway) -> Worker {
-        self.ctx.stripe = Some(stripe);
+    /// Lets this worker process webhook events and reconciliation runs.
+    pub fn with_stripe(mut self, stripe: StripeGateway, settings: Arc<Settings>) -> Worker {
+        self.ctx.stripe = Some((stripe, settings));
         self
     }
 

@@ -142,12 +142,14 @@ async fn reread(
         // The platform lost access: the seller disconnected us from Stripe's side.
         Err(GatewayError::AccountNotReady(msg)) => {
             tracing::info!(%account, %msg, "Stripe refuses access to the account");
-            accounts::mark_disconnected(&state.db, &account, read_at).await?;
+            accounts::mark_disconnected(&state.db, &account, read_at, &state.settings.base_url)
+                .await?;
             return Ok(see_other("/seller"));
         }
         Err(e) => return stripe_trouble(session, &e),
     };
-    match accounts::apply_account_snapshot(&state.db, &snapshot, read_at).await? {
+    match accounts::apply_account_snapshot(&state.db, &snapshot, read_at, &state.settings.base_url)
+        .await? {
         SnapshotOutcome::Applied(standing) => {
             let text = match standing {
                 AccountState::Active => {

@@ -17,7 +17,12 @@ pub mod receive;
 pub mod reconcile;
 pub mod worker;
 
+use std::sync::Arc;
+
+use crate::config::Settings;
 use crate::db::Db;
+use crate::domain::PlatformFee;
+use crate::state::AppState;
 use crate::stripe::StripeGateway;
 
 pub use receive::configure;
@@ -66,4 +71,24 @@ impl WebhookSecrets {
 pub struct WebhookCtx {
     pub db: Db,
     pub stripe: StripeGateway,
+    /// For what the domain operations the hooks call need: links in mails (`base_url`), the
+    /// platform's fee.
+    pub settings: Arc<Settings>,
+}
+
+impl WebhookCtx {
+    /// The shared state the checkout and seller operations take, built from this context (a
+    /// few cheap clones), so a hook calls exactly what the request handlers call.
+    pub fn app_state(&self) -> AppState {
+        AppState {
+            db: self.db.clone(),
+            platform_fee: PlatformFee {
+                bps: self.settings.platform_fee_bps,
+                fixed_minor: self.settings.platform_fee_fixed,
+            },
+            simulated_payments: self.stripe.is_simulated(),
+            stripe: self.stripe.clone(),
+            settings: self.settings.clone(),
+        }
+    }
 }

@@ -1,7 +1,10 @@
 //! Reconciliation: for the platform and every connected account, page through `/v1/events`
 //! since the stored cursor and ingest every event we never received, through the same path as
 //! a delivery (store + job); new events are then processed at once so the run can report how
-//! many were applied. Progress and the summary are kept in `reconcile_runs`.
+//! many were applied. Then the PaymentIntents of order parts still `processing` or waiting for
+//! 3-D Secure are re-read (an intent can settle without an event we could page: one older than
+//! the cursor, or on an account we stopped reading). Progress and the summary are kept in
+//! `reconcile_runs`.
 //!
 //! Runs as a periodic job ([`enqueue`] from the start-up loop) and on demand ([`run`], or
 //! [`enqueue`] from an admin button).
@@ -74,12 +77,16 @@ async fn run_inner(ctx: &WebhookCtx, run_id: &str) -> Result<(), ReconcileError>
         counts.accounts_done += 1;
         db::reconcile::update_run(db, run_id, &counts).await?;
     }
+    recheck_payments(ctx, &mut counts).await?;
+    db::reconcile::update_run(db, run_id, &counts).await?;
     tracing::info!(
         run_id,
         read = counts.events_read,
         new = counts.events_new,
         applied = counts.events_applied,
         failed = counts.events_failed,
+        payments_checked = counts.payments_checked,
+        payments_settled = counts.payments_settled,
         "reconciliation done"
     );
     Ok(())
@@ -145,6 +152,28 @@ async fn reconcile_account(
         }
     }
     db::reconcile::advance_cursor(db, key, newest - OVERLAP_SECS, db::now_unix()).await?;
+    Ok(())
+}
+
+/// Parts re-read per run; the rest wait for the next run (oldest first, so none starves).
+const PAYMENTS_PER_RUN: i64 = 500;
+
+/// Re-reads the intents of parts Stripe had not decided when we last looked, through the same
+/// operation as the 3-D Secure return (`checkout::refresh`), so the outcome, the stock and the
+/// mails are recorded exactly as on that path. One part failing to read does not stop the rest.
+async fn recheck_payments(ctx: &WebhookCtx, counts: &mut RunCounts) -> Result<(), ReconcileError> {
+    let state = ctx.app_state();
+    for id in db::checkout::parts_awaiting_intent(&ctx.db, PAYMENTS_PER_RUN).await? {
+        let Some(part) = db::checkout::part(&ctx.db, &id).await? else {
+            continue;
+        };
+        counts.payments_checked += 1;
+        match crate::checkout::refresh(&state, &part).await {
+            Ok(after) if !after.status.is_open() => counts.payments_settled += 1,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(part = %id, error = %e, "cannot re-read a payment"),
+        }
+    }
     Ok(())
 }
 

@@ -87,6 +87,22 @@ impl SmtpSink {
         }
     }
 
+    /// The messages to `to` whose subject starts with `prefix`, once the first has arrived and
+    /// a moment has passed for any duplicate to follow (the deadline only bounds a hung test).
+    pub async fn settled(&self, to: &str, prefix: &str) -> Vec<Received> {
+        let matching = |all: Vec<Received>| -> Vec<Received> {
+            all.into_iter()
+                .filter(|m| m.subject().starts_with(prefix))
+                .collect()
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while matching(self.messages_to(to)).is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        matching(self.messages_to(to))
+    }
+
     /// Closes the port and every open connection.
     pub fn stop(self) {
         self.server.abort();

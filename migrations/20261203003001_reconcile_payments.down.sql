@@ -1,0 +1,2 @@
+ALTER TABLE reconcile_runs DROP COLUMN payments_settled;
+ALTER TABLE reconcile_runs DROP COLUMN payments_checked;
