@@ -58,7 +58,12 @@ async fn buy(app: &TestApp, items: &[(&str, i64)]) -> String {
 /// amount refunded) summed.
 async fn emulator_fees(app: &TestApp, seller: &ActiveSeller) -> (i64, i64) {
     let list = app
-        .sim(Method::GET, "/v1/application_fees", None, &[("limit", "100")])
+        .sim(
+            Method::GET,
+            "/v1/application_fees",
+            None,
+            &[("limit", "100")],
+        )
         .await;
     list["data"]
         .as_array()
@@ -119,7 +124,10 @@ async fn the_overview_shows_what_was_paid_in_the_period() {
         .await
         .unwrap();
     let usd = totals.iter().find(|t| t.currency.code() == "usd").unwrap();
-    assert_eq!((usd.charges, usd.captured.minor, usd.fees.minor), (1, 4000, 230));
+    assert_eq!(
+        (usd.charges, usd.captured.minor, usd.fees.minor),
+        (1, 4000, 230)
+    );
 
     // A period before the sales shows none of them.
     let (status, html) = app.get_html("/admin?from=2026-01-01&to=2026-01-31").await;
@@ -185,8 +193,13 @@ async fn events_are_listed_and_their_payload_is_escaped() {
     app.login_as(Role::Admin).await;
     let (status, html) = app.get_html("/admin/events").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains(&id) && html.contains("customer.created"), "{html}");
-    let (_, html) = app.get_html("/admin/events?type=customer.created&status=ignored").await;
+    assert!(
+        html.contains(&id) && html.contains("customer.created"),
+        "{html}"
+    );
+    let (_, html) = app
+        .get_html("/admin/events?type=customer.created&status=ignored")
+        .await;
     assert!(html.contains(&id));
     let (_, html) = app.get_html("/admin/events?status=failed").await;
     assert!(!html.contains(&id), "filtered out");
@@ -248,14 +261,22 @@ async fn replaying_a_failed_event_runs_it_once_more_and_is_logged_once() {
     let event = find().await.unwrap();
     assert_eq!(event.status, webhook_events::FAILED);
     assert_eq!(event.attempts, 10, "parked after its last attempt");
-    assert!(db::ledger::entries_of(&app.db, &acct).await.unwrap().is_empty());
+    assert!(
+        db::ledger::entries_of(&app.db, &acct)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     app.sim(Method::DELETE, "/v1/test_helpers/faults", None, &[])
         .await;
 
     let admin = app.login_as(Role::Admin).await;
     let page = format!("/admin/events/{}", event.id);
     let (_, html) = app.get_html(&page).await;
-    assert!(html.contains("Replay event") && html.contains("failed"), "{html}");
+    assert!(
+        html.contains("Replay event") && html.contains("failed"),
+        "{html}"
+    );
     let res = app.post_form(&format!("{page}/replay"), &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), page);
@@ -264,7 +285,11 @@ async fn replaying_a_failed_event_runs_it_once_more_and_is_logged_once() {
     assert_eq!(entry.action, AuditAction::EventReplay);
     assert_eq!(entry.subject_id, event.id);
     assert_eq!(entry.actor_email, admin.email);
-    assert!(entry.before_json.contains("failed"), "{}", entry.before_json);
+    assert!(
+        entry.before_json.contains("failed"),
+        "{}",
+        entry.before_json
+    );
 
     // A second click while it is queued changes nothing and logs nothing.
     let res = app.post_form(&format!("{page}/replay"), &[]).await;
@@ -280,7 +305,10 @@ async fn replaying_a_failed_event_runs_it_once_more_and_is_logged_once() {
     let charges = |entries: Vec<db::ledger::LedgerEntry>| {
         entries.into_iter().filter(|e| e.kind == "charge").count()
     };
-    assert_eq!(charges(db::ledger::entries_of(&app.db, &acct).await.unwrap()), 1);
+    assert_eq!(
+        charges(db::ledger::entries_of(&app.db, &acct).await.unwrap()),
+        1
+    );
 
     // Replaying an applied event runs the handler again and records nothing twice.
     let res = app.post_form(&format!("{page}/replay"), &[]).await;
@@ -289,8 +317,13 @@ async fn replaying_a_failed_event_runs_it_once_more_and_is_logged_once() {
     drain(&worker).await;
     let again = find().await.unwrap();
     assert_eq!((again.status.as_str(), again.attempts), ("applied", 12));
-    assert_eq!(charges(db::ledger::entries_of(&app.db, &acct).await.unwrap()), 1);
-    let (_, html) = app.get_html("/admin/audit?action=webhook_event.replay").await;
+    assert_eq!(
+        charges(db::ledger::entries_of(&app.db, &acct).await.unwrap()),
+        1
+    );
+    let (_, html) = app
+        .get_html("/admin/audit?action=webhook_event.replay")
+        .await;
     assert!(html.contains(&format!("/admin/events/{}", event.id)));
 }
 
@@ -332,13 +365,13 @@ async fn reconciliation_from_the_button_is_logged_once_and_ends_with_a_summary()
     assert!(run.counts.events_new > 0, "{:?}", run.counts);
     let res = app.get(&run_page).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers().get("refresh").is_none(), "finished: no reload");
+    assert!(
+        res.headers().get("refresh").is_none(),
+        "finished: no reload"
+    );
     let html = res.text().await.unwrap();
     assert!(
-        html.contains(&format!(
-            "Summary: {} missing event",
-            run.counts.events_new
-        )),
+        html.contains(&format!("Summary: {} missing event", run.counts.events_new)),
         "{html}"
     );
     let (_, list) = app.get_html("/admin/events").await;
@@ -444,7 +477,10 @@ async fn the_fees_report_equals_the_emulators_application_fees() {
     );
     // The overview agrees: fees net of the fee refund.
     let (_, html) = app.get_html("/admin").await;
-    assert!(html.contains(&format!("<strong>${}</strong>", cents(net))), "{html}");
+    assert!(
+        html.contains(&format!("<strong>${}</strong>", cents(net))),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -455,7 +491,10 @@ async fn the_csv_neutralises_formulas_in_shop_names_and_quotes_commas() {
     buy(&app, &[(&mug, 1)]).await;
     app.login_as(Role::Admin).await;
     for (name, cell) in [
-        ("=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\""),
+        (
+            "=HYPERLINK(\"http://x\")",
+            "\"'=HYPERLINK(\"\"http://x\"\")\"",
+        ),
         ("+1 555 0100", "'+1 555 0100"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
@@ -517,7 +556,10 @@ async fn only_admins_open_the_operations_pages() {
         "/admin/fees".to_owned(),
         "/admin/fees.csv".to_owned(),
     ];
-    let posts = [format!("/admin/events/{event}/replay"), "/admin/reconcile".to_owned()];
+    let posts = [
+        format!("/admin/events/{event}/replay"),
+        "/admin/reconcile".to_owned(),
+    ];
     for role in [Some(Role::Buyer), Some(Role::Seller), None] {
         if let Some(r) = role {
             app.login_as(r).await;
@@ -535,9 +577,13 @@ async fn only_admins_open_the_operations_pages() {
         }
     }
     assert_eq!(audit_count(&app.db).await, 0);
-    let kinds = db::jobs::counts_by_kind(&app.db, db::now_unix()).await.unwrap();
+    let kinds = db::jobs::counts_by_kind(&app.db, db::now_unix())
+        .await
+        .unwrap();
     assert!(
-        kinds.iter().all(|k| k.kind != marketplace::webhooks::RECONCILE),
+        kinds
+            .iter()
+            .all(|k| k.kind != marketplace::webhooks::RECONCILE),
         "no run was queued"
     );
 }

@@ -25,7 +25,7 @@ const PER_PAGE: i64 = 50;
 /// Recent reconciliation runs listed on the events page.
 const RUNS_SHOWN: i64 = 5;
 /// Seconds between reloads of a run's page while it is queued or running.
-const REFRESH_SECS: u32 = 2;
+const REFRESH_SECS: &str = "2";
 const STATUSES: [&str; 4] = [
     webhook_events::PENDING,
     webhook_events::APPLIED,
@@ -176,7 +176,9 @@ async fn list(
 ) -> Result<ListPage, AppError> {
     let status = query.status.trim();
     if !status.is_empty() && !STATUSES.contains(&status) {
-        return Err(AppError::BadRequest(format!("unknown event status {status}")));
+        return Err(AppError::BadRequest(format!(
+            "unknown event status {status}"
+        )));
     }
     let event_type = query.event_type.trim();
     if !event_type.is_empty() && !plain(event_type) {
@@ -386,8 +388,8 @@ async fn run_page(
     if !finished {
         // Reloads the page until the run ends (no JavaScript needed).
         res.headers_mut().insert(
-            actix_web::http::header::REFRESH,
-            actix_web::http::header::HeaderValue::from(REFRESH_SECS),
+            actix_web::http::header::HeaderName::from_static("refresh"),
+            actix_web::http::header::HeaderValue::from_static(REFRESH_SECS),
         );
     }
     Ok(res)
@@ -438,7 +440,12 @@ impl DiffView {
                     ledger.net,
                     &ledger.currency,
                 )),
-                stripe: Some(figures(stripe.amount, stripe.fee, stripe.net, &stripe.currency)),
+                stripe: Some(figures(
+                    stripe.amount,
+                    stripe.fee,
+                    stripe.net,
+                    &stripe.currency,
+                )),
                 account: ledger.account,
                 balance_transaction: ledger.balance_transaction,
                 kind: ledger.kind,
@@ -464,7 +471,11 @@ async fn ledger_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (diffs, error, status) = match ledger::check(&state.db, &state.stripe).await {
-        Ok(d) => (d.into_iter().map(DiffView::of).collect(), None, StatusCode::OK),
+        Ok(d) => (
+            d.into_iter().map(DiffView::of).collect(),
+            None,
+            StatusCode::OK,
+        ),
         Err(ledger::CheckError::Db(e)) => return Err(e.into()),
         Err(e @ ledger::CheckError::Stripe(_)) => {
             tracing::warn!(error = %e, "ledger check failed");

@@ -69,7 +69,12 @@ async fn report(state: &AppState, period: &Period) -> Result<(Vec<FeeRow>, Vec<T
     for d in days {
         let cur = d.currency;
         let month = reports::month_of(d.day);
-        let key = (month.clone(), d.seller_name.clone(), d.seller_id.clone(), cur.code());
+        let key = (
+            month.clone(),
+            d.seller_name.clone(),
+            d.seller_id.clone(),
+            cur.code(),
+        );
         let row = rows.entry(key).or_insert_with(|| FeeRow {
             month,
             seller_id: d.seller_id.clone(),
@@ -147,7 +152,13 @@ async fn page(
                 reports::month_of(p.to - 1),
             )
         }
-        Err(e) => (Vec::new(), Vec::new(), Some(e.to_string()), String::new(), String::new()),
+        Err(e) => (
+            Vec::new(),
+            Vec::new(),
+            Some(e.to_string()),
+            String::new(),
+            String::new(),
+        ),
     };
     let csv_query = serde_urlencoded::to_string([("from", &first_month), ("to", &last_month)])
         .unwrap_or_default();
@@ -217,7 +228,10 @@ async fn csv(
     );
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
         .body(to_csv(&rows)))
 }
 

@@ -106,7 +106,10 @@ pub struct OverviewPage {
 impl OverviewPage {
     /// The daily sales per currency, for the chart.
     pub fn daily(&self) -> &[DailySeries] {
-        self.figures.as_ref().map(|f| f.daily.as_slice()).unwrap_or(&[])
+        self.figures
+            .as_ref()
+            .map(|f| f.daily.as_slice())
+            .unwrap_or(&[])
     }
 }
 
@@ -129,7 +132,9 @@ async fn figures(state: &AppState, period: &Period) -> Result<Figures, AppError>
         refunded: Money::zero(c),
     };
     for t in admin_reports::sales_totals(db, from, to).await? {
-        let row = rows.entry(t.currency.code()).or_insert_with(|| blank(t.currency));
+        let row = rows
+            .entry(t.currency.code())
+            .or_insert_with(|| blank(t.currency));
         row.charges = t.charges;
         row.sales = t.captured;
         row.fees = t.fees;
@@ -153,7 +158,7 @@ async fn figures(state: &AppState, period: &Period) -> Result<Figures, AppError>
             points: period
                 .days()
                 .map(|day| {
-                    let minor = daily_rows
+                    let minor: i64 = daily_rows
                         .iter()
                         .filter(|d| d.day == day && d.captured.currency == c.currency)
                         .map(|d| d.captured.minor)

@@ -26,10 +26,11 @@ pub const OPEN_DISPUTE_STATUSES: [&str; 4] = [
 
 fn currency(row: &AnyRow, column: &'static str) -> Result<Currency, DbError> {
     let code: String = row.try_get(column)?;
-    code.parse().map_err(|e: crate::domain::MoneyError| DbError::Corrupt {
-        column,
-        detail: e.to_string(),
-    })
+    code.parse()
+        .map_err(|e: crate::domain::MoneyError| DbError::Corrupt {
+            column,
+            detail: e.to_string(),
+        })
 }
 
 fn money(row: &AnyRow, column: &str, cur: Currency) -> Result<Money, DbError> {
@@ -63,7 +64,7 @@ pub async fn sales_totals(db: &Db, from: i64, to: i64) -> Result<Vec<SalesTotals
     .fetch_all(db)
     .await?;
     rows.iter()
-        .map(|r| {
+        .map(|r| -> Result<SalesTotals, DbError> {
             let cur = currency(r, "currency")?;
             Ok(SalesTotals {
                 currency: cur,
@@ -98,7 +99,7 @@ pub async fn daily_sales(db: &Db, from: i64, to: i64) -> Result<Vec<DailySales>,
     .fetch_all(db)
     .await?;
     rows.iter()
-        .map(|r| {
+        .map(|r| -> Result<DailySales, DbError> {
             let cur = currency(r, "currency")?;
             Ok(DailySales {
                 day: r.try_get::<i64, _>("d")? * 86_400,
@@ -125,7 +126,7 @@ pub async fn fee_refunds(db: &Db, from: i64, to: i64) -> Result<Vec<Money>, DbEr
     .fetch_all(db)
     .await?;
     rows.iter()
-        .map(|r| {
+        .map(|r| -> Result<Money, DbError> {
             let cur = currency(r, "currency")?;
             // The platform's side of a fee refund is money going out: a negative amount.
             Ok(Money::new(-r.try_get::<i64, _>("total")?, cur))

@@ -130,12 +130,13 @@ pub async fn types(db: &Db) -> Result<Vec<String>, DbError> {
 
 /// How many events are in each status.
 pub async fn status_counts(db: &Db) -> Result<Vec<(String, i64)>, DbError> {
-    let rows =
-        sqlx::query("SELECT status, COUNT(*) AS n FROM webhook_events GROUP BY status ORDER BY status")
-            .fetch_all(db)
-            .await?;
+    let rows = sqlx::query(
+        "SELECT status, COUNT(*) AS n FROM webhook_events GROUP BY status ORDER BY status",
+    )
+    .fetch_all(db)
+    .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+        .map(|r| -> Result<(String, i64), DbError> { Ok((r.try_get("status")?, r.try_get("n")?)) })
         .collect()
 }
 
@@ -147,8 +148,10 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<(EventRow, String)>, DbErr
     .bind(id)
     .fetch_optional(db)
     .await?;
-    row.map(|r| Ok((event_from_row(&r)?, r.try_get("payload")?)))
-        .transpose()
+    row.map(|r| -> Result<(EventRow, String), DbError> {
+        Ok((event_from_row(&r)?, r.try_get("payload")?))
+    })
+    .transpose()
 }
 
 /// Unfinished jobs (waiting, running or retrying) that will process event `id`.
@@ -173,7 +176,9 @@ pub async fn is_queued(db: &Db, id: &str) -> Result<bool, DbError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplayOutcome {
     /// Put back in the queue and logged; `was` is the status it had.
-    Queued { was: String },
+    Queued {
+        was: String,
+    },
     /// A job will already process it: nothing changed or logged.
     AlreadyQueued,
     NotFound,
@@ -213,13 +218,14 @@ pub async fn replay(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let original = sqlx::query("SELECT id FROM jobs WHERE dedupe_key = $1 AND failed_at IS NOT NULL")
-        .bind(format!("{PROCESS_EVENT}:{id}"))
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.try_get::<String, _>("id"))
-        .transpose()?
-        .and_then(|j| JobId::try_from(j).ok());
+    let original =
+        sqlx::query("SELECT id FROM jobs WHERE dedupe_key = $1 AND failed_at IS NOT NULL")
+            .bind(format!("{PROCESS_EVENT}:{id}"))
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("id"))
+            .transpose()?
+            .and_then(|j| JobId::try_from(j).ok());
     let requeued = match &original {
         Some(job) => jobs::requeue_failed_in(&mut tx, job).await?,
         None => false,

@@ -88,7 +88,8 @@ pub fn parse_day(text: &str) -> Option<i64> {
     let (month, d) = text.trim().rsplit_once('-')?;
     let (y, m) = parse_month(month)?;
     let d = number(d, 2)?;
-    (1..=days_in_month(y, m)).contains(&d)
+    (1..=days_in_month(y, m))
+        .contains(&d)
         .then(|| days_from_civil(y, m, d) * DAY)
 }
 
@@ -226,7 +227,10 @@ mod tests {
     fn presets_end_today_and_ranges_include_both_days() {
         assert_eq!(ymd(NOON_2026_12_02), "2026-12-02");
         let p = period("7", "", "", NOON_2026_12_02).unwrap();
-        assert_eq!((p.first_day(), p.last_day()), ("2026-11-26".into(), "2026-12-02".into()));
+        assert_eq!(
+            (p.first_day(), p.last_day()),
+            ("2026-11-26".into(), "2026-12-02".into())
+        );
         assert_eq!(p.days().count(), 7);
         let p = period("", "", "", NOON_2026_12_02).unwrap();
         assert_eq!(p.days().count(), 30);
@@ -239,8 +243,17 @@ mod tests {
     fn bad_periods_say_what_is_wrong() {
         let now = NOON_2026_12_02;
         assert_eq!(period("14", "", "", now), Err(PeriodError::UnknownPreset));
-        assert_eq!(period("", "2026-01-01", "", now), Err(PeriodError::HalfRange));
-        for bad in ["2026-02-30", "2026-13-01", "26-01-01", "2026-1-01", "yesterday"] {
+        assert_eq!(
+            period("", "2026-01-01", "", now),
+            Err(PeriodError::HalfRange)
+        );
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "26-01-01",
+            "2026-1-01",
+            "yesterday",
+        ] {
             assert_eq!(
                 period("", bad, "2026-12-01", now),
                 Err(PeriodError::BadDate(bad.into())),
@@ -260,12 +273,27 @@ mod tests {
     #[test]
     fn month_ranges() {
         let p = months("", "", NOON_2026_12_02).unwrap();
-        assert_eq!((month_of(p.from), month_of(p.to - 1)), ("2026-01".into(), "2026-12".into()));
+        assert_eq!(
+            (month_of(p.from), month_of(p.to - 1)),
+            ("2026-01".into(), "2026-12".into())
+        );
         let p = months("2025-12", "2026-02", NOON_2026_12_02).unwrap();
-        assert_eq!((p.first_day(), p.last_day()), ("2025-12-01".into(), "2026-02-28".into()));
-        assert_eq!(months("2026-13", "2026-12", 0), Err(PeriodError::BadMonth("2026-13".into())));
-        assert!(matches!(months("2026-05", "2026-04", 0), Err(PeriodError::Reversed { .. })));
-        assert_eq!(months("2020-01", "2026-01", 0), Err(PeriodError::TooManyMonths(73)));
+        assert_eq!(
+            (p.first_day(), p.last_day()),
+            ("2025-12-01".into(), "2026-02-28".into())
+        );
+        assert_eq!(
+            months("2026-13", "2026-12", 0),
+            Err(PeriodError::BadMonth("2026-13".into()))
+        );
+        assert!(matches!(
+            months("2026-05", "2026-04", 0),
+            Err(PeriodError::Reversed { .. })
+        ));
+        assert_eq!(
+            months("2020-01", "2026-01", 0),
+            Err(PeriodError::TooManyMonths(73))
+        );
     }
 
     #[test]
