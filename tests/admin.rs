@@ -32,6 +32,11 @@ fn admin_routes(seller: &UserId) -> Vec<(String, Method)> {
         (format!("/admin/sellers/{s}"), Method::Get),
         ("/admin/audit".into(), Method::Get),
         ("/admin/mail".into(), Method::Get),
+        ("/admin?days=7".into(), Method::Get),
+        ("/admin/events".into(), Method::Get),
+        ("/admin/ledger".into(), Method::Get),
+        ("/admin/fees".into(), Method::Get),
+        ("/admin/fees.csv".into(), Method::Get),
         (
             format!("/admin/sellers/{s}/fee"),
             Method::Post(&[("fee_bps", "250"), ("fee_fixed_minor", "10")]),
@@ -58,6 +63,15 @@ const ROUTE_PATTERNS: &[&str] = &[
     "/admin/sellers/{id}/fee",
     "/admin/sellers/{id}/suspend",
     "/admin/sellers/{id}/restore",
+    // Events, reconciliation runs and replays need real ids: tests/admin_ops.rs covers them.
+    "/admin/events",
+    "/admin/events/{id}",
+    "/admin/events/{id}/replay",
+    "/admin/reconcile",
+    "/admin/reconcile/{id}",
+    "/admin/ledger",
+    "/admin/fees",
+    "/admin/fees.csv",
 ];
 
 #[test]

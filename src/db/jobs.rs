@@ -248,12 +248,18 @@ pub async fn prune_done_before(db: &Db, cutoff: i64) -> Result<u64, DbError> {
 
 /// Puts a failed job back in the queue with a fresh set of attempts (an operator's replay).
 pub async fn requeue_failed(db: &Db, id: &JobId) -> Result<bool, DbError> {
+    let mut conn = db.acquire().await?;
+    requeue_failed_in(&mut conn, id).await
+}
+
+/// [`requeue_failed`] inside the caller's transaction (the admin's replay logs it in the same one).
+pub async fn requeue_failed_in(conn: &mut AnyConnection, id: &JobId) -> Result<bool, DbError> {
     let sql = format!(
         "UPDATE jobs SET failed_at = NULL, attempts = 0, run_at = {}, locked_until = NULL
          WHERE id = $1 AND failed_at IS NOT NULL",
-        now_sql(backend(db))
+        now_sql(super::clock::backend_of_conn(conn))
     );
-    let done = sqlx::query(&sql).bind(id.as_str()).execute(db).await?;
+    let done = sqlx::query(&sql).bind(id.as_str()).execute(conn).await?;
     Ok(done.rows_affected() == 1)
 }
 

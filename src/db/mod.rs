@@ -4,10 +4,12 @@
 //! unix seconds for timestamps, TEXT prefixed primary keys.
 
 pub mod account_tokens;
+pub mod admin_reports;
 pub mod audit;
 pub mod catalog;
 pub mod checkout;
 pub mod clock;
+pub mod event_admin;
 pub mod jobs;
 pub mod ledger;
 pub mod products;

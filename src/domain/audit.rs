@@ -9,6 +9,8 @@ pub enum AuditAction {
     SellerSuspend,
     SellerRestore,
     SellerFeeChange,
+    EventReplay,
+    ReconcileStart,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -16,10 +18,12 @@ pub enum AuditAction {
 pub struct AuditActionError(pub String);
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 3] = [
+    pub const ALL: [AuditAction; 5] = [
         AuditAction::SellerSuspend,
         AuditAction::SellerRestore,
         AuditAction::SellerFeeChange,
+        AuditAction::EventReplay,
+        AuditAction::ReconcileStart,
     ];
 
     /// Stored in `audit_log.action`; never change a value once written.
@@ -28,6 +32,8 @@ impl AuditAction {
             AuditAction::SellerSuspend => "seller.suspend",
             AuditAction::SellerRestore => "seller.restore",
             AuditAction::SellerFeeChange => "seller.fee_change",
+            AuditAction::EventReplay => "webhook_event.replay",
+            AuditAction::ReconcileStart => "reconcile.start",
         }
     }
 
@@ -37,6 +43,8 @@ impl AuditAction {
             AuditAction::SellerSuspend => "Seller suspended",
             AuditAction::SellerRestore => "Seller restored",
             AuditAction::SellerFeeChange => "Seller fee changed",
+            AuditAction::EventReplay => "Webhook event replayed",
+            AuditAction::ReconcileStart => "Reconciliation started",
         }
     }
 }

@@ -33,11 +33,16 @@ pub enum ReconcileError {
 
 /// Queues a run (the periodic tick and the admin button); `dedupe` keeps one per slot.
 pub async fn enqueue(db: &Db, dedupe: Option<&str>) -> Result<Option<String>, DbError> {
-    let run_id = format!("rec_{}", random_token(16));
+    let run_id = new_run_id();
     let now = db::now_unix();
     let mut conn = db.acquire().await?;
     let queued = db::jobs::enqueue(&mut conn, RECONCILE, &run_id, dedupe, now, now).await?;
     Ok(queued.map(|_| run_id))
+}
+
+/// The id a queued run will record its progress under (`reconcile_runs.id`).
+pub fn new_run_id() -> String {
+    format!("rec_{}", random_token(16))
 }
 
 /// Runs reconciliation now under `run_id`, recording progress as it goes.
