@@ -137,6 +137,7 @@ impl Application {
         for _ in 0..settings.job_workers {
             Worker::new(db.clone(), mailer.clone())
                 .with_stripe(stripe.clone())
+                .with_base_url(&settings.base_url)
                 .spawn();
         }
         Ok(Application {

@@ -58,6 +58,11 @@ const ROUTE_PATTERNS: &[&str] = &[
     "/admin/sellers/{id}/fee",
     "/admin/sellers/{id}/suspend",
     "/admin/sellers/{id}/restore",
+    // Opened with a real order by tests/refunds.rs and tests/disputes.rs.
+    "/admin/orders",
+    "/admin/orders/{id}",
+    "/admin/orders/{id}/refunds",
+    "/admin/disputes",
 ];
 
 #[test]

@@ -21,6 +21,7 @@ fn ctx(app: &common::TestApp) -> WebhookCtx {
     WebhookCtx {
         db: app.db.clone(),
         stripe: app.stripe.clone(),
+        base_url: app.settings.base_url.clone(),
     }
 }
 

@@ -34,8 +34,11 @@ pub struct EntryView {
 
 impl EntryView {
     pub fn of(e: db::audit::Entry) -> EntryView {
-        let subject_href = (e.subject_kind == db::seller_admin::SUBJECT)
-            .then(|| format!("/admin/sellers/{}", e.subject_id));
+        let subject_href = match e.subject_kind.as_str() {
+            db::seller_admin::SUBJECT => Some(format!("/admin/sellers/{}", e.subject_id)),
+            db::refunds::SUBJECT => Some(format!("/admin/orders/{}", e.subject_id)),
+            _ => None,
+        };
         EntryView {
             when: view::when(e.created_at),
             changes: view::changes(&e.before_json, &e.after_json),

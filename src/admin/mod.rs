@@ -4,7 +4,9 @@
 //! (`db::audit`).
 
 mod audit;
+mod disputes;
 mod onboarding;
+mod orders;
 mod sellers;
 mod view;
 
@@ -28,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(users));
     mail::configure(cfg);
     sellers::configure(cfg);
+    orders::configure(cfg);
+    disputes::configure(cfg);
     audit::configure(cfg);
 }
 
@@ -36,6 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub enum Section {
     Overview,
     Sellers,
+    Orders,
+    Disputes,
     Audit,
     Mail,
 }

@@ -9,6 +9,7 @@ pub enum AuditAction {
     SellerSuspend,
     SellerRestore,
     SellerFeeChange,
+    OrderRefund,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -16,10 +17,11 @@ pub enum AuditAction {
 pub struct AuditActionError(pub String);
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 3] = [
+    pub const ALL: [AuditAction; 4] = [
         AuditAction::SellerSuspend,
         AuditAction::SellerRestore,
         AuditAction::SellerFeeChange,
+        AuditAction::OrderRefund,
     ];
 
     /// Stored in `audit_log.action`; never change a value once written.
@@ -28,6 +30,7 @@ impl AuditAction {
             AuditAction::SellerSuspend => "seller.suspend",
             AuditAction::SellerRestore => "seller.restore",
             AuditAction::SellerFeeChange => "seller.fee_change",
+            AuditAction::OrderRefund => "order.refund",
         }
     }
 
@@ -37,6 +40,7 @@ impl AuditAction {
             AuditAction::SellerSuspend => "Seller suspended",
             AuditAction::SellerRestore => "Seller restored",
             AuditAction::SellerFeeChange => "Seller fee changed",
+            AuditAction::OrderRefund => "Order refunded",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod orders;
 pub mod password;
 pub mod payouts;
 pub mod product;
+pub mod refunds;
 pub mod role;
 pub mod seller_fee;
 pub mod seller_state;

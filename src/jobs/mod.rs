@@ -109,6 +109,8 @@ pub struct JobContext {
     pub mailer: Arc<Mailer>,
     /// The Stripe gateway (webhook events re-read objects through it); `None` in bare queue tests.
     pub stripe: Option<StripeGateway>,
+    /// The site's public address, for links in mails that jobs queue (empty in bare tests).
+    pub base_url: String,
 }
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
@@ -144,6 +146,7 @@ fn webhook_ctx(ctx: &JobContext) -> Result<crate::webhooks::WebhookCtx, JobError
     Ok(crate::webhooks::WebhookCtx {
         db: ctx.db.clone(),
         stripe,
+        base_url: ctx.base_url.clone(),
     })
 }
 
@@ -197,6 +200,7 @@ impl Worker {
                 db,
                 mailer,
                 stripe: None,
+                base_url: String::new(),
             },
             config: WorkerConfig::default(),
             extra: Arc::new(HashMap::new()),
@@ -206,6 +210,11 @@ impl Worker {
 
     pub fn with_stripe(mut self, stripe: StripeGateway) -> Worker {
         self.ctx.stripe = Some(stripe);
+        self
+    }
+
+    pub fn with_base_url(mut self, base_url: &str) -> Worker {
+        self.ctx.base_url = base_url.trim_end_matches('/').to_owned();
         self
     }
 

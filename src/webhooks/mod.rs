@@ -66,4 +66,6 @@ impl WebhookSecrets {
 pub struct WebhookCtx {
     pub db: Db,
     pub stripe: StripeGateway,
+    /// The site's public address, for links in the mails handlers queue.
+    pub base_url: String,
 }
