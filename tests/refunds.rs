@@ -152,13 +152,18 @@ async fn refund_and_check(app: &TestApp, admin: &TestApp, paid: &Paid, step: Ste
     let (status, page) = preview(admin, &paid.part, amount, fee).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains(words), "preview says {words:?}");
-    let before = refund_rows(app, &paid.part).await.len();
+    let earlier = refund_rows(app, &paid.part).await;
     let res = confirm(admin, &paid.part, amount, fee).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), format!("/admin/orders/{}", paid.part));
     let rows = refund_rows(app, &paid.part).await;
-    assert_eq!(rows.len(), before + 1, "one refund row");
-    let (re, status, stripe_amount, preview_fee, fee_after, fee_before) = rows[before].clone();
+    assert_eq!(rows.len(), earlier.len() + 1, "one refund row");
+    // Rows written within the same second have no order between them: the new one is the
+    // one that was not there before.
+    let (re, status, stripe_amount, preview_fee, fee_after, fee_before) = rows
+        .into_iter()
+        .find(|r| !earlier.iter().any(|e| e.0 == r.0))
+        .unwrap();
     assert_eq!(status, "succeeded");
     assert_eq!(stripe_amount, expect_minor);
     assert_eq!(preview_fee, expect_fee_back, "preview of the fee refund");
