@@ -9,6 +9,7 @@ pub mod email;
 pub mod error;
 pub mod jobs;
 pub mod keyfile;
+pub mod refunds;
 pub mod seller;
 pub mod startup;
 pub mod state;

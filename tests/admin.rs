@@ -72,6 +72,11 @@ const ROUTE_PATTERNS: &[&str] = &[
     "/admin/ledger",
     "/admin/fees",
     "/admin/fees.csv",
+    // Opened with a real order by tests/refunds.rs and tests/disputes.rs.
+    "/admin/orders",
+    "/admin/orders/{id}",
+    "/admin/orders/{id}/refunds",
+    "/admin/disputes",
 ];
 
 #[test]

@@ -25,7 +25,7 @@ fn worker(app: &TestApp) -> Worker {
         app.db.clone(),
         Arc::new(Mailer::from_settings(&settings).unwrap()),
     )
-    .with_stripe(app.stripe.clone())
+    .with_stripe(app.stripe.clone(), Arc::new(app.settings.clone()))
     .with_config(WorkerConfig {
         first_backoff: Duration::ZERO,
         max_backoff: Duration::ZERO,

@@ -27,6 +27,11 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/seller/payouts/refresh", false),
     ("GET", "/seller/payouts/return", false),
     ("POST", "/seller/payouts/status", false),
+    // `{id}` is a product id here, so these answer 404 to another seller like any unknown
+    // dispute; tests/disputes.rs opens them with a real one.
+    ("GET", "/seller/disputes", false),
+    ("GET", "/seller/disputes/{id}", false),
+    ("POST", "/seller/disputes/{id}/evidence", false),
 ];
 
 async fn send(

@@ -38,6 +38,7 @@ impl EntryView {
             db::seller_admin::SUBJECT => Some(format!("/admin/sellers/{}", e.subject_id)),
             db::event_admin::EVENT_SUBJECT => Some(format!("/admin/events/{}", e.subject_id)),
             db::event_admin::RUN_SUBJECT => Some(format!("/admin/reconcile/{}", e.subject_id)),
+            db::refunds::SUBJECT => Some(format!("/admin/orders/{}", e.subject_id)),
             _ => None,
         };
         EntryView {

@@ -6,7 +6,9 @@
 mod audit;
 mod events;
 mod fees;
+mod disputes;
 mod onboarding;
+mod orders;
 mod sellers;
 mod view;
 
@@ -19,6 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(overview::show));
     mail::configure(cfg);
     sellers::configure(cfg);
+    orders::configure(cfg);
+    disputes::configure(cfg);
     audit::configure(cfg);
     events::configure(cfg);
     fees::configure(cfg);
@@ -31,6 +35,8 @@ pub enum Section {
     Sellers,
     Events,
     Fees,
+    Orders,
+    Disputes,
     Audit,
     Mail,
 }

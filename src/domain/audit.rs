@@ -11,6 +11,7 @@ pub enum AuditAction {
     SellerFeeChange,
     EventReplay,
     ReconcileStart,
+    OrderRefund,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -18,12 +19,13 @@ pub enum AuditAction {
 pub struct AuditActionError(pub String);
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 5] = [
+    pub const ALL: [AuditAction; 6] = [
         AuditAction::SellerSuspend,
         AuditAction::SellerRestore,
         AuditAction::SellerFeeChange,
         AuditAction::EventReplay,
         AuditAction::ReconcileStart,
+        AuditAction::OrderRefund,
     ];
 
     /// Stored in `audit_log.action`; never change a value once written.
@@ -34,6 +36,7 @@ impl AuditAction {
             AuditAction::SellerFeeChange => "seller.fee_change",
             AuditAction::EventReplay => "webhook_event.replay",
             AuditAction::ReconcileStart => "reconcile.start",
+            AuditAction::OrderRefund => "order.refund",
         }
     }
 
@@ -45,6 +48,7 @@ impl AuditAction {
             AuditAction::SellerFeeChange => "Seller fee changed",
             AuditAction::EventReplay => "Webhook event replayed",
             AuditAction::ReconcileStart => "Reconciliation started",
+            AuditAction::OrderRefund => "Order refunded",
         }
     }
 }

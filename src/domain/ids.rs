@@ -81,6 +81,8 @@ typed_id!(AuditId, "aud");
 typed_id!(OrderId, "ord");
 typed_id!(OrderPartId, "opt");
 typed_id!(CardId, "card");
+typed_id!(RefundId, "rfd");
+typed_id!(DisputeId, "dsp");
 
 #[cfg(test)]
 mod tests {

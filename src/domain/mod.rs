@@ -11,6 +11,7 @@ pub mod password;
 pub mod payouts;
 pub mod product;
 pub mod reports;
+pub mod refunds;
 pub mod role;
 pub mod seller_fee;
 pub mod seller_state;

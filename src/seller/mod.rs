@@ -2,6 +2,7 @@
 //! seller from the `Seller` extractor, never from the URL.
 
 pub mod accounts;
+mod disputes;
 mod money;
 mod onboarding;
 mod products;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     onboarding::configure(cfg);
     money::configure(cfg);
     products::configure(cfg);
+    disputes::configure(cfg);
 }
 
 /// The seller's profile row; every seller has one from sign-up.

@@ -176,6 +176,8 @@ pub struct PartView {
     pub part: Part,
     pub items: Vec<(Item, Money)>,
     pub label: &'static str,
+    /// Refunds on their way or received: (date, amount, words).
+    pub refunds: Vec<(String, Money, &'static str)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -208,8 +210,21 @@ async fn order(
         }
     }
     let placed = time::ymd(parts[0].created_at);
+    let refunds = crate::db::refunds::of_buyer_order(&state.db, buyer.id.as_str(), &id).await?;
     let mut views = Vec::new();
     for p in parts {
+        let part_refunds = refunds
+            .iter()
+            .filter(|r| r.part_id == p.id && !r.status.releases_amount())
+            .map(|r| {
+                let words = if r.status == crate::domain::refunds::RefundStatus::Succeeded {
+                    "refunded to your card"
+                } else {
+                    "refund on its way to your card"
+                };
+                (time::ymd(r.created_at), r.amount, words)
+            })
+            .collect();
         let items = store::items_of_part(&state.db, &p.id)
             .await?
             .into_iter()
@@ -220,6 +235,7 @@ async fn order(
             .collect();
         views.push(PartView {
             label: p.status.label(),
+            refunds: part_refunds,
             items,
             part: p,
         });

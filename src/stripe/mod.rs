@@ -11,6 +11,7 @@ mod error;
 pub(crate) mod metered;
 pub mod payments;
 mod raw;
+pub mod refunds;
 mod webhook_data;
 pub mod webhook_endpoints;
 

@@ -99,6 +99,8 @@ fn operation(path: &str, write: bool) -> &'static str {
         ("payouts", false) => "payout.read",
         ("radar", false) => "early_fraud_warning.read",
         ("refunds", false) => "refund.read",
+        ("refunds", true) => "refund.create",
+        ("disputes", true) => "dispute.update",
         ("checkout", false) => "checkout_session.read",
         ("webhook_endpoints", false) => "webhook_endpoint.read",
         ("webhook_endpoints", true) => "webhook_endpoint.write",

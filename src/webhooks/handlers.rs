@@ -166,6 +166,10 @@ pub async fn handle(ctx: &WebhookCtx, event: &StoredEvent) -> Result<Handled, Ha
             if charge.json["amount_refunded"].as_i64().unwrap_or(0) > 0 {
                 for refund in ctx.stripe.refund_ids_of_charge(account, &id).await? {
                     recorded += ledger::record(ctx, account, &refund, &event.id).await?;
+                    // charge.refunded may be the only word of a refund that reaches us: its
+                    // refunds are brought in step as refund.* events would.
+                    let state = reread(ctx, account, "refund", &refund).await?;
+                    hooks::refund_changed(ctx, account, &state).await?;
                 }
             }
             let hook = hooks::charge_changed(ctx, account, &charge).await?;

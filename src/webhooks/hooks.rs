@@ -176,42 +176,64 @@ pub async fn charge_changed(
     ))
 }
 
-/// refund.* — LEAD: connect to the order's refund state (checkout/admin branch).
+/// refund.* — our refund row follows Stripe's status (a failure releases the amount and
+/// alerts admins); a refund made in the Dashboard is recorded on its order part.
 pub async fn refund_changed(
-    _ctx: &WebhookCtx,
-    _account: Option<&str>,
+    ctx: &WebhookCtx,
+    account: Option<&str>,
     refund: &ObjectState,
 ) -> Result<String, HandlerError> {
-    Ok(describe(
-        "refund",
+    let done = crate::refunds::sync_refund(
+        &ctx.db,
+        &ctx.settings.base_url,
+        account,
         refund,
-        &["amount", "charge", "failure_reason"],
+        crate::db::now_unix(),
+    )
+    .await?;
+    Ok(format!(
+        "{}: {done}",
+        describe("refund", refund, &["amount", "charge", "failure_reason"])
     ))
 }
 
-/// charge.dispute.* — LEAD: flag the order as disputed / won / lost.
+/// charge.dispute.* — the disputes table and the part's `dispute_status`; the seller and
+/// admins are mailed when a dispute opens.
 pub async fn dispute_changed(
-    _ctx: &WebhookCtx,
-    _account: Option<&str>,
+    ctx: &WebhookCtx,
+    account: Option<&str>,
     dispute: &ObjectState,
 ) -> Result<String, HandlerError> {
-    Ok(describe(
-        "dispute",
+    let done = crate::refunds::disputes::sync_dispute(
+        &ctx.db,
+        &ctx.settings.base_url,
+        account,
         dispute,
-        &["amount", "charge", "reason"],
+        crate::db::now_unix(),
+    )
+    .await?;
+    Ok(format!(
+        "{}: {done}",
+        describe("dispute", dispute, &["amount", "charge", "reason"])
     ))
 }
 
-/// radar.early_fraud_warning.created — LEAD: flag the order for review.
+/// radar.early_fraud_warning.created — listed for admins with a one-click full refund.
 pub async fn early_fraud_warning(
-    _ctx: &WebhookCtx,
-    _account: Option<&str>,
+    ctx: &WebhookCtx,
+    account: Option<&str>,
     warning: &ObjectState,
 ) -> Result<String, HandlerError> {
-    Ok(describe(
-        "early_fraud_warning",
-        warning,
-        &["charge", "fraud_type", "actionable"],
+    let done =
+        crate::refunds::disputes::record_warning(&ctx.db, account, warning, crate::db::now_unix())
+            .await?;
+    Ok(format!(
+        "{}: {done}",
+        describe(
+            "early_fraud_warning",
+            warning,
+            &["charge", "fraud_type", "actionable"],
+        )
     ))
 }
 
