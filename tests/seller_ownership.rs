@@ -27,6 +27,11 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/seller/payouts/refresh", false),
     ("GET", "/seller/payouts/return", false),
     ("POST", "/seller/payouts/status", false),
+    ("GET", "/seller/orders", false),
+    ("GET", "/seller/orders/{id}", false),
+    ("POST", "/seller/orders/{id}/ship", false),
+    ("POST", "/seller/orders/{id}/capture", false),
+    ("POST", "/seller/orders/{id}/cancel", false),
 ];
 
 async fn send(

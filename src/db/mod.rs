@@ -14,6 +14,7 @@ pub mod products;
 pub mod reconcile;
 pub mod seller_admin;
 pub mod seller_fees;
+pub mod seller_orders;
 pub mod sellers;
 pub mod throttle;
 pub mod users;

@@ -4,6 +4,7 @@
 pub mod accounts;
 mod money;
 mod onboarding;
+mod orders;
 mod products;
 
 use actix_web::web;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/seller", web::get().to(dashboard));
     onboarding::configure(cfg);
     money::configure(cfg);
+    orders::configure(cfg);
     products::configure(cfg);
 }
 
