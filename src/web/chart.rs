@@ -170,7 +170,7 @@ pub fn bar_chart(id: &str, title: &str, currency: Currency, series: &[Series<'_>
         svg.push_str("</g>");
     }
     // About five date labels along the bottom, so they never overlap at any width.
-    let step = ((labels.len() + 4) / 5).max(1);
+    let step = labels.len().div_ceil(5).max(1);
     for (i, label) in labels.iter().enumerate() {
         if i % step != 0 && i + 1 != labels.len() {
             continue;
