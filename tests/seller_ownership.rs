@@ -32,6 +32,11 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/seller/disputes", false),
     ("GET", "/seller/disputes/{id}", false),
     ("POST", "/seller/disputes/{id}/evidence", false),
+    ("GET", "/seller/orders", false),
+    ("GET", "/seller/orders/{id}", false),
+    ("POST", "/seller/orders/{id}/ship", false),
+    ("POST", "/seller/orders/{id}/capture", false),
+    ("POST", "/seller/orders/{id}/cancel", false),
 ];
 
 async fn send(

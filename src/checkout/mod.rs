@@ -12,7 +12,7 @@ use crate::db::users::User;
 use crate::db::{self, DbError};
 use crate::domain::ids::OrderId;
 use crate::domain::orders::{PartStatus, decline_reason};
-use crate::domain::{Money, MoneyError};
+use crate::domain::{Money, MoneyError, PlatformFee};
 use crate::email::{OutgoingEmail, templates};
 use crate::state::AppState;
 use crate::stripe::GatewayError;
@@ -506,7 +506,9 @@ pub async fn refresh(state: &AppState, part: &Part) -> Result<Part, CheckoutErro
     reload(state, &part.id).await
 }
 
-/// The seller captures an authorization, all of it or `amount` (the rest is released).
+/// The seller captures an authorization, all of it or `amount` (the rest is released). A
+/// partial capture collects the fee for the captured share ([`PlatformFee::captured_share`]);
+/// Stripe would otherwise keep the fee planned for the whole amount.
 pub async fn capture(
     state: &AppState,
     part: &Part,
@@ -529,30 +531,39 @@ pub async fn capture(
             part.amount
         )));
     }
-    let key = IdemKey::new(&[&part.id, "capture", &part.attempt.to_string()]);
-    let snap = state
+    let partial = amount.filter(|a| *a != part.amount);
+    let fee = match partial {
+        Some(a) => Some(PlatformFee::captured_share(part.fee, part.amount, a)?),
+        None => None,
+    };
+    // The amount is part of the key: a capture refused for one amount must not replay its
+    // refusal when the seller corrects it; Stripe itself refuses a second successful capture.
+    let what = partial.map_or_else(|| "all".to_string(), |a| a.minor.to_string());
+    let key = IdemKey::new(&[&part.id, "capture", &part.attempt.to_string(), &what]);
+    let snap = match state
         .stripe
-        .capture_intent(account, pi, amount, &key)
-        .await?;
+        .capture_intent(account, pi, partial, fee, &key)
+        .await
+    {
+        Ok(snap) => snap,
+        Err(e) => {
+            // An earlier capture whose answer was lost may have gone through: the intent says.
+            match state.stripe.retrieve_intent(account, pi).await {
+                Ok(snap) if snap.state == IntentState::Succeeded => snap,
+                _ => return Err(e.into()),
+            }
+        }
+    };
     if snap.state == IntentState::Succeeded {
-        store::transition(
+        let currency = part.amount.currency;
+        store::record_capture(
             &state.db,
             &part.id,
             part.attempt,
-            &[PartStatus::Authorized],
-            &Outcome {
-                status: PartStatus::Paid,
-                charge_id: snap.charge_id.as_deref(),
-                captured_minor: Some(snap.amount_received),
-                failure_reason: None,
-                action_url: None,
-                detail: Some(&format!(
-                    "captured {}",
-                    Money::new(snap.amount_received, part.amount.currency)
-                )),
-            },
+            snap.charge_id.as_deref(),
+            Money::new(snap.amount_received, currency),
+            Money::new(snap.application_fee_amount.unwrap_or(0), currency),
             db::now_unix(),
-            &[],
         )
         .await?;
     }

@@ -969,6 +969,50 @@ pub async fn transition(
     Ok(true)
 }
 
+/// Records a capture: the authorized part becomes paid with what Stripe captured and the fee it
+/// collected on it (smaller than the planned fee after a partial capture). Conditional on the
+/// part still being authorized on `attempt`, so a double submit records once. Returns whether
+/// the part moved.
+pub async fn record_capture(
+    db: &Db,
+    part_id: &str,
+    attempt: i64,
+    charge_id: Option<&str>,
+    captured: Money,
+    fee: Money,
+    now: i64,
+) -> Result<bool, DbError> {
+    let mut tx = db.begin().await?;
+    let done = sqlx::query(
+        "UPDATE order_parts SET status = 'paid', stripe_charge_id = COALESCE($3, stripe_charge_id),
+            captured_minor = $4, fee_minor = $5, updated_at = $6
+         WHERE id = $1 AND attempt = $2 AND status = 'authorized' AND currency = $7",
+    )
+    .bind(part_id)
+    .bind(attempt)
+    .bind(charge_id)
+    .bind(captured.minor)
+    .bind(fee.minor)
+    .bind(now)
+    .bind(captured.currency.code())
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    add_event(
+        &mut tx,
+        part_id,
+        PartStatus::Paid,
+        Some(&format!("captured {captured} (platform fee {fee})")),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 async fn release_stock(conn: &mut AnyConnection, part_id: &str, now: i64) -> Result<(), DbError> {
     let held =
         sqlx::query("UPDATE order_parts SET stock_held = 0 WHERE id = $1 AND stock_held = 1")

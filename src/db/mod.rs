@@ -18,6 +18,7 @@ pub mod reconcile;
 pub mod refunds;
 pub mod seller_admin;
 pub mod seller_fees;
+pub mod seller_orders;
 pub mod sellers;
 pub mod throttle;
 pub mod users;

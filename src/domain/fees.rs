@@ -25,6 +25,35 @@ impl PlatformFee {
         Ok(Money::new(minor, amount.currency))
     }
 
+    /// The fee on a partial capture: the authorized fee scaled to the captured share, rounded
+    /// half up like [`PlatformFee::fee_for`], never above the captured amount. Scaling the fee
+    /// that was agreed at checkout (rather than re-reading today's rule) keeps the effective
+    /// rate the buyer's order was priced with, even if an admin changed the seller's fee since.
+    pub fn captured_share(
+        fee: Money,
+        authorized: Money,
+        captured: Money,
+    ) -> Result<Money, MoneyError> {
+        if fee.currency != authorized.currency || captured.currency != authorized.currency {
+            return Err(MoneyError::CurrencyMismatch {
+                left: authorized.currency,
+                right: if fee.currency != authorized.currency {
+                    fee.currency
+                } else {
+                    captured.currency
+                },
+            });
+        }
+        if authorized.minor <= 0 || captured.is_negative() || captured.minor > authorized.minor {
+            return Err(MoneyError::InvalidAmount(captured.to_string()));
+        }
+        let scaled = i128::from(fee.minor) * i128::from(captured.minor);
+        let den = i128::from(authorized.minor);
+        let share = ((2 * scaled + den) / (2 * den)).min(i128::from(captured.minor));
+        let minor = i64::try_from(share).map_err(|_| MoneyError::Overflow)?;
+        Ok(Money::new(minor, captured.currency))
+    }
+
     /// "5% + 30 minor units" rendered for people, e.g. "5% + $0.30".
     pub fn describe(self, currency: super::money::Currency) -> String {
         let whole = self.bps / 100;
@@ -82,6 +111,43 @@ mod tests {
             20
         );
         assert!(fee.fee_for(Money::new(-1, Currency::Usd)).is_err());
+    }
+
+    #[test]
+    fn a_partial_capture_keeps_the_fee_in_proportion() {
+        let usd = |m| Money::new(m, Currency::Usd);
+        // $100.00 authorized with a $5.30 fee; $40.00 captured → $2.12
+        assert_eq!(
+            PlatformFee::captured_share(usd(530), usd(10_000), usd(4_000))
+                .unwrap()
+                .minor,
+            212
+        );
+        // half a cent rounds up: 3¢ of 2¢ on a 1¢ capture is 1.5¢ → 2¢, capped at the 1¢
+        assert_eq!(
+            PlatformFee::captured_share(usd(3), usd(2), usd(1))
+                .unwrap()
+                .minor,
+            1
+        );
+        assert_eq!(
+            PlatformFee::captured_share(usd(3), usd(4), usd(2))
+                .unwrap()
+                .minor,
+            2
+        );
+        // all of it: the whole fee
+        assert_eq!(
+            PlatformFee::captured_share(usd(530), usd(10_000), usd(10_000))
+                .unwrap()
+                .minor,
+            530
+        );
+        assert!(PlatformFee::captured_share(usd(530), usd(10_000), usd(10_001)).is_err());
+        assert!(
+            PlatformFee::captured_share(usd(530), usd(10_000), Money::new(1, Currency::Eur))
+                .is_err()
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod accounts;
 mod disputes;
 mod money;
 mod onboarding;
+mod orders;
 mod products;
 
 use actix_web::web;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/seller", web::get().to(dashboard));
     onboarding::configure(cfg);
     money::configure(cfg);
+    orders::configure(cfg);
     products::configure(cfg);
     disputes::configure(cfg);
 }

@@ -16,6 +16,7 @@ use crate::domain::Currency;
 use crate::domain::ids::random_token;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::stripe::GatewayError;
 use crate::stripe::payments::IdemKey;
 use crate::web::page::Page;
 use crate::web::{flash, see_other};
@@ -69,13 +70,19 @@ async fn add(
     session: Session,
     CsrfForm(input): CsrfForm<AddInput>,
 ) -> Result<HttpResponse, AppError> {
-    let customer = checkout::platform_customer(&state, &buyer)
-        .await
-        .map_err(gateway_error)?;
     let back = if input.return_to == "cart" {
         "cart"
     } else {
         "cards"
+    };
+    let customer = match checkout::platform_customer(&state, &buyer).await {
+        Ok(c) => c,
+        Err(CheckoutError::Gateway(e)) => {
+            tracing::warn!(error = %e, "cannot create the buyer's Stripe customer");
+            flash::error(&session, card_page_trouble(&e))?;
+            return Ok(see_other(&format!("/{back}")));
+        }
+        Err(e) => return Err(gateway_error(e)),
     };
     let token = if input.add_token.len() == 22
         && input.add_token.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -103,12 +110,34 @@ async fn add(
         },
         Err(e) => {
             tracing::warn!(error = %e, "cannot open the card page");
-            flash::info(
-                &session,
-                "Stripe cannot be reached right now; please try again in a moment.",
-            )?;
+            flash::error(&session, card_page_trouble(&e))?;
             Ok(see_other(&format!("/{back}")))
         }
+    }
+}
+
+/// Why the card page could not be opened. Only an unknown outcome (timeout, 5xx, rate limit)
+/// is "cannot be reached"; a definite refusal says what Stripe refused, since trying again
+/// in a moment would not help.
+fn card_page_trouble(e: &GatewayError) -> String {
+    if e.is_retryable() {
+        return "Stripe cannot be reached right now; please try again in a moment.".into();
+    }
+    match e {
+        GatewayError::InvalidRequest { message, .. } => {
+            format!("Stripe refused to open the card page: {message}")
+        }
+        GatewayError::Idempotency(_) => {
+            "This card form was already used. Reload the page and try again.".into()
+        }
+        GatewayError::Authentication(_)
+        | GatewayError::PermissionDenied(_)
+        | GatewayError::Config(_) => {
+            "Cards cannot be saved right now: our connection to Stripe is misconfigured. \
+             We have been alerted; please try again later."
+                .into()
+        }
+        other => format!("Stripe refused to open the card page ({other})."),
     }
 }
 

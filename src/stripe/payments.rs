@@ -376,17 +376,23 @@ impl StripeGateway {
     }
 
     /// Captures an authorized intent, all of it or `amount` (a partial capture releases the rest).
+    /// Stripe keeps the intent's `application_fee_amount` on a capture unless it is given again,
+    /// so a partial capture passes the fee for the captured share as `application_fee`.
     pub async fn capture_intent(
         &self,
         account_id: &str,
         intent_id: &str,
         amount: Option<Money>,
+        application_fee: Option<Money>,
         key: &IdemKey,
     ) -> Result<IntentSnapshot, GatewayError> {
         let strategy = key.strategy()?;
         let mut req = CapturePaymentIntent::new(intent_id);
         if let Some(amount) = amount {
             req = req.amount_to_capture(amount.minor);
+        }
+        if let Some(fee) = application_fee {
+            req = req.application_fee_amount(fee.minor);
         }
         let pi = retrying("capture payment intent", || {
             req.customize()

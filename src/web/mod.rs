@@ -2,6 +2,7 @@
 //! messages, middleware, health endpoints and the embedded static assets.
 
 pub mod assets;
+pub mod chart;
 pub mod client_ip;
 pub mod flash;
 pub mod forms;
