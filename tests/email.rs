@@ -791,7 +791,9 @@ async fn admins_see_sent_mail_newest_first_with_the_html_escaped() {
 
 #[tokio::test]
 async fn payout_mails_reach_the_seller_once_each_even_when_the_event_comes_three_times() {
-    use common::webhooks::{charge, deliver, endpoints, signature, sim_events, sim_post, wait_for_jobs};
+    use common::webhooks::{
+        charge, deliver, endpoints, signature, sim_events, sim_post, wait_for_jobs,
+    };
     let sink = SmtpSink::start().await;
     let app = app_with_smtp(&sink).await;
     let seller = common::sellers::active_seller(&app).await;
@@ -838,9 +840,14 @@ async fn payout_mails_reach_the_seller_once_each_even_when_the_event_comes_three
     assert_eq!(m.rcpt_to, vec![seller.email.clone()]);
     for part in [m.part("text/plain").unwrap(), m.part("text/html").unwrap()] {
         assert!(part.contains("$20.00"), "{part}");
-        assert!(part.contains("Your bank account has been closed."), "{part}");
+        assert!(
+            part.contains("Your bank account has been closed."),
+            "{part}"
+        );
     }
-    let paid = sink.settled(&seller.email, "Payout of $30.00 on its way").await;
+    let paid = sink
+        .settled(&seller.email, "Payout of $30.00 on its way")
+        .await;
     assert_eq!(paid.len(), 1);
     assert!(paid[0].part("text/plain").unwrap().contains("$30.00"));
 }

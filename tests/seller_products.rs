@@ -278,9 +278,14 @@ async fn deleted_products_disappear_and_deauthorization_hides_the_shop() {
     let (_, list) = seller.get_html("/seller/products").await;
     assert!(list.contains("Kept") && !list.contains(">Gone<"));
 
-    mark_disconnected(&app.db, seller.account(), db::now_unix(), &app.settings.base_url)
-        .await
-        .unwrap();
+    mark_disconnected(
+        &app.db,
+        seller.account(),
+        db::now_unix(),
+        &app.settings.base_url,
+    )
+    .await
+    .unwrap();
     assert!(
         !db::products::is_sellable(&app.db, &keep_id).await.unwrap(),
         "hidden after deauthorization"

@@ -223,6 +223,12 @@ pub async fn mark_disconnected(
 /// Returns false when the seller is not disconnected (a twin request already reset it).
 pub async fn reset_for_reconnect(db: &Db, user_id: &UserId, now: i64) -> Result<bool, DbError> {
     let mut tx = db.begin().await?;
+    // Write first: on SQLite a transaction that read before writing fails at once (busy
+    // snapshot) when a webhook's snapshot committed in between, instead of waiting its turn.
+    sqlx::query("UPDATE sellers SET user_id = user_id WHERE user_id = $1")
+        .bind(user_id.as_str())
+        .execute(&mut *tx)
+        .await?;
     let old = sqlx::query(
         "SELECT stripe_account_id, disconnected_at FROM sellers
          WHERE user_id = $1 AND disconnected_at IS NOT NULL",

@@ -5,10 +5,10 @@
 
 use crate::db::sellers::{self, SellerRow, SnapshotUpdate};
 use crate::db::{self, Db, DbError};
-use crate::email::{OutgoingEmail, templates};
-use crate::jobs;
 use crate::domain::UserId;
 use crate::domain::seller_state::{AccountKind, AccountSnapshot, AccountState, account_state};
+use crate::email::{OutgoingEmail, templates};
+use crate::jobs;
 use crate::stripe::{GatewayError, OnboardingLink, StripeGateway};
 
 /// What [`apply_account_snapshot`] did.
@@ -125,8 +125,7 @@ pub async fn apply_account_snapshot(
     if let Some(before) = replaced {
         if before.previous_state != state.code()
             && let Some(user) = db::users::find_by_id_in(&mut tx, &before.user_id).await?
-            && let Some((mail, template)) =
-                standing_mail(&user.email, &state, snapshot, base_url)?
+            && let Some((mail, template)) = standing_mail(&user.email, &state, snapshot, base_url)?
         {
             let cause = format!("{}:{}:{read_at}", snapshot.account_id, state.code());
             let key = templates::dedupe_key(&cause, template, &user.email);

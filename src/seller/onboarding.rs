@@ -149,7 +149,8 @@ async fn reread(
         Err(e) => return stripe_trouble(session, &e),
     };
     match accounts::apply_account_snapshot(&state.db, &snapshot, read_at, &state.settings.base_url)
-        .await? {
+        .await?
+    {
         SnapshotOutcome::Applied(standing) => {
             let text = match standing {
                 AccountState::Active => {

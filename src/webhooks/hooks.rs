@@ -244,11 +244,7 @@ pub async fn payout_changed(
     account: Option<&str>,
     payout: &ObjectState,
 ) -> Result<String, HandlerError> {
-    let text = describe(
-        "payout",
-        payout,
-        &["amount", "currency", "failure_code"],
-    );
+    let text = describe("payout", payout, &["amount", "currency", "failure_code"]);
     let status = payout.status.as_deref().unwrap_or_default();
     if !matches!(status, "paid" | "failed") {
         return Ok(text);
