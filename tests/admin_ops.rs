@@ -118,6 +118,10 @@ async fn the_overview_shows_what_was_paid_in_the_period() {
         "the daily table"
     );
     assert!(html.contains("buyers"), "the accounts are still listed");
+    // One chart per currency, drawn on the server; today's USD bar carries its amount.
+    assert!(html.contains("overview-sales-usd-title"), "{html}");
+    assert!(html.contains("overview-sales-jpy-title"), "{html}");
+    assert!(html.contains(&format!("{today}: Sales $40.00")), "{html}");
 
     // The same figures from the view model the chart is drawn from: every day of the period.
     let totals = db::admin_reports::sales_totals(&app.db, 0, i64::MAX)

@@ -1,7 +1,7 @@
 //! The overview (`/admin`): for a chosen period, sales per currency, platform fees net of fee
 //! refunds, refunds, open disputes, sellers by onboarding state and the webhook backlog; then
-//! the accounts. The daily sales are a table here and, per currency, a series of
-//! `(day label, minor amount)` ([`DailySeries`]) for a server-drawn chart.
+//! the accounts. The daily sales are a bar chart per currency drawn on the server
+//! (`web::chart`), with the same figures as a table for those who cannot see it.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::page::Page;
 use crate::web::render_with_status;
+use crate::web::chart::{self, DayBar, Series};
 
 /// One screen of accounts under the figures.
 const USERS_PER_PAGE: i64 = 100;
@@ -75,6 +76,8 @@ struct Figures {
     currencies: Vec<CurrencyRow>,
     days: Vec<DayRow>,
     daily: Vec<DailySeries>,
+    /// One server-drawn SVG bar chart of `daily` per currency.
+    charts: Vec<String>,
     open_disputes: i64,
     seller_states: Vec<StateCount>,
     sellers_suspended: i64,
@@ -111,6 +114,27 @@ impl OverviewPage {
             .map(|f| f.daily.as_slice())
             .unwrap_or(&[])
     }
+}
+
+fn daily_chart(series: &DailySeries) -> String {
+    let bars: Vec<DayBar> = series
+        .points
+        .iter()
+        .map(|(label, minor)| DayBar {
+            label: label.clone(),
+            value_minor: *minor,
+        })
+        .collect();
+    let code = series.currency.code();
+    chart::bar_chart(
+        &format!("overview-sales-{code}"),
+        &format!("Sales per day ({})", code.to_uppercase()),
+        series.currency,
+        &[Series {
+            name: "Sales",
+            bars: &bars,
+        }],
+    )
 }
 
 fn sub(a: Money, b: Money) -> Result<Money, AppError> {
@@ -151,7 +175,7 @@ async fn figures(state: &AppState, period: &Period) -> Result<Figures, AppError>
     }
 
     let daily_rows = admin_reports::daily_sales(db, from, to).await?;
-    let daily = currencies
+    let daily: Vec<DailySeries> = currencies
         .iter()
         .map(|c| DailySeries {
             currency: c.currency,
@@ -168,6 +192,7 @@ async fn figures(state: &AppState, period: &Period) -> Result<Figures, AppError>
                 .collect(),
         })
         .collect();
+    let charts: Vec<String> = daily.iter().map(daily_chart).collect();
     let days = daily_rows
         .into_iter()
         .map(|d| DayRow {
@@ -196,6 +221,7 @@ async fn figures(state: &AppState, period: &Period) -> Result<Figures, AppError>
         currencies,
         days,
         daily,
+        charts,
         open_disputes: admin_reports::open_disputes(db).await?,
         seller_states,
         sellers_suspended: counts.suspended,

@@ -417,7 +417,7 @@ async fn order_mails(
             total: part.amount,
             fee: part.fee,
             net: part.amount.checked_sub(part.fee)?,
-            link: format!("{base}/seller"),
+            link: format!("{base}/seller/orders/{}", part.id),
         },
     )?;
     // One receipt per seller's share: each is its own charge on the buyer's statement.

@@ -254,7 +254,7 @@ fn issued_mails(
     )?;
     let seller = templates::refund_issued(
         &part.seller_email,
-        &data(format!("{base_url}/seller/orders")),
+        &data(format!("{base_url}/seller/orders/{}", part.id)),
         Audience::Seller,
     )?;
     Ok(vec![
