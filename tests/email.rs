@@ -918,3 +918,22 @@ async fn sellers_hear_of_each_change_of_standing_once_and_admins_of_a_disconnect
         "only admins hear of it"
     );
 }
+
+#[test]
+fn a_canceled_authorization_is_told_in_both_parts_with_the_name_escaped() {
+    let mail = templates::payment_canceled(
+        "buyer@example.com",
+        &templates::PaymentCanceled {
+            amount: Money::new(4_000, Currency::Usd),
+            seller_name: "Owl <b>Ceramics</b>".into(),
+            why: "the seller canceled it".into(),
+            link: "http://127.0.0.1:8080/orders/ord_1".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(mail.subject, "Your payment to Owl <b>Ceramics</b> was canceled");
+    assert!(mail.text.contains("$40.00") && mail.text.contains("the seller canceled it"));
+    assert!(mail.text.contains("/orders/ord_1"));
+    assert!(mail.html.contains("Owl &lt;b&gt;Ceramics&lt;/b&gt;"), "{}", mail.html);
+    assert!(!mail.html.contains("<b>Ceramics"));
+}

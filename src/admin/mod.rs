@@ -4,9 +4,9 @@
 //! (`db::audit`).
 
 mod audit;
+mod disputes;
 mod events;
 mod fees;
-mod disputes;
 mod onboarding;
 mod orders;
 mod sellers;

@@ -18,9 +18,9 @@ use crate::domain::reports::{self, PRESETS, Period};
 use crate::domain::{Currency, Money, time};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::chart::{self, DayBar, Series};
 use crate::web::page::Page;
 use crate::web::render_with_status;
-use crate::web::chart::{self, DayBar, Series};
 
 /// One screen of accounts under the figures.
 const USERS_PER_PAGE: i64 = 100;

@@ -434,13 +434,6 @@ async fn order_mails(
     ])
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// Writes what Stripe said about the part's current intent.
 pub async fn record(
     state: &AppState,
@@ -584,23 +577,15 @@ pub async fn cancel(state: &AppState, part: &Part, why: &str) -> Result<(), Chec
     let key = IdemKey::new(&[&part.id, "cancel", &part.attempt.to_string()]);
     let snap = state.stripe.cancel_intent(account, pi, &key).await?;
     if snap.state == IntentState::Canceled {
-        let link = format!("{}/orders/{}", state.settings.base_url, part.order_id);
-        let mail = OutgoingEmail {
-            to: part.buyer_email.clone(),
-            subject: format!("Your payment to {} was canceled", part.seller_name),
-            text: format!(
-                "The authorization of {} for your order from {} was canceled ({why}). \
-                 You were not charged.\n\nOrder: {link}\n",
-                part.amount, part.seller_name
-            ),
-            html: format!(
-                "<p>The authorization of {} for your order from {} was canceled ({}). \
-                 You were not charged.</p><p><a href=\"{link}\">See your order</a></p>",
-                part.amount,
-                html_escape(&part.seller_name),
-                html_escape(why)
-            ),
-        };
+        let mail = templates::payment_canceled(
+            &part.buyer_email,
+            &templates::PaymentCanceled {
+                amount: part.amount,
+                seller_name: part.seller_name.clone(),
+                why: why.to_string(),
+                link: format!("{}/orders/{}", state.settings.base_url, part.order_id),
+            },
+        )?;
         let key = vec![(mail, format!("canceled:{}:{}", part.id, part.attempt))];
         store::transition(
             &state.db,

@@ -540,6 +540,31 @@ pub fn payout_failed(to: &str, data: &PayoutFailed) -> Result<OutgoingEmail, ask
     build(to, &subject, FailedText(&view), FailedHtml(&view))
 }
 
+// ── Authorization canceled (manual capture) ────────────────────────────────
+
+/// An authorization released before capture: by the seller, or before Stripe's 7-day expiry.
+#[derive(Debug, Clone)]
+pub struct PaymentCanceled {
+    pub amount: Money,
+    pub seller_name: String,
+    /// Why, in words ("the seller canceled it", "it was not captured within 6 days").
+    pub why: String,
+    /// The buyer's order page.
+    pub link: String,
+}
+pair!(
+    CanceledText,
+    CanceledHtml,
+    PaymentCanceled,
+    "email/payment_canceled.txt",
+    "email/payment_canceled.html"
+);
+
+pub fn payment_canceled(to: &str, data: &PaymentCanceled) -> Result<OutgoingEmail, askama::Error> {
+    let subject = format!("Your payment to {} was canceled", data.seller_name);
+    build(to, &subject, CanceledText(data), CanceledHtml(data))
+}
+
 // ── Seller onboarding ───────────────────────────────────────────────────────
 
 struct OnboardingComplete {
