@@ -11,6 +11,7 @@ mod error;
 pub(crate) mod metered;
 pub mod payments;
 mod raw;
+mod sim_helpers;
 mod webhook_data;
 pub mod webhook_endpoints;
 
