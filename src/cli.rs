@@ -10,11 +10,14 @@ use crate::domain::{Email, Password, Role};
 pub enum Command {
     Serve,
     CreateAdmin { email: String },
+    SeedDemo,
 }
 
-pub const USAGE: &str = "usage: marketplace [create-admin --email EMAIL]\n\
+pub const USAGE: &str = "usage: marketplace [create-admin --email EMAIL | seed-demo]\n\
     \n  (no arguments)            start the web server\
-    \n  create-admin --email E    create an admin account; the password is read from stdin or prompted";
+    \n  create-admin --email E    create an admin account; the password is read from stdin or prompted\
+    \n  seed-demo                 create demo sellers, products, a buyer with a test card and an admin\
+    \n                            (again: nothing is duplicated); prints their logins";
 
 /// Parses arguments after the program name. `Err` carries a one-line problem.
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -27,6 +30,11 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
         [cmd, rest @ ..] if cmd == "create-admin" => Err(format!(
             "create-admin needs --email EMAIL (got {:?})",
+            rest.join(" ")
+        )),
+        [cmd] if cmd == "seed-demo" => Ok(Command::SeedDemo),
+        [cmd, rest @ ..] if cmd == "seed-demo" => Err(format!(
+            "seed-demo takes no arguments (got {:?})",
             rest.join(" ")
         )),
         [other, ..] => Err(format!("unknown command `{other}`")),

@@ -51,6 +51,10 @@ fn main() -> ExitCode {
                 .await
                 .map(|msg| println!("{msg}"))
                 .map_err(anyhow::Error::from),
+            Command::SeedDemo => marketplace::demo::seed(&settings)
+                .await
+                .map(|report| print!("{report}"))
+                .map_err(anyhow::Error::from),
         }
     });
     match result {

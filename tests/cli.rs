@@ -1,4 +1,4 @@
-//! The binary itself: configuration errors and the create-admin command.
+//! The binary itself: configuration errors, the create-admin and seed-demo commands.
 
 mod common;
 
@@ -67,6 +67,16 @@ fn unknown_commands_are_usage_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: marketplace"));
 }
 
+#[test]
+fn seed_demo_takes_no_arguments() {
+    let out = marketplace()
+        .args(["seed-demo", "--sellers", "10"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("seed-demo takes no arguments"));
+}
+
 #[tokio::test]
 async fn create_admin_reads_the_password_from_stdin() {
     let test_db = TestDb::new();
@@ -112,4 +122,131 @@ async fn create_admin_refuses_a_short_password() {
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
+}
+
+fn seed_demo(test_db: &TestDb) -> String {
+    let out = marketplace()
+        .arg("seed-demo")
+        .env("DATABASE_URL", &test_db.url)
+        .env("DATA_DIR", &test_db.data_dir)
+        .output()
+        .expect("binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "seed-demo failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn seed_demo_twice_makes_one_living_shop() {
+    use marketplace::demo::{ADMIN_EMAIL, BUYER_EMAIL, DEMO_PASSWORD};
+    use marketplace::domain::Email;
+
+    let test_db = TestDb::new();
+    let first = seed_demo(&test_db);
+    let second = seed_demo(&test_db);
+    for out in [&first, &second] {
+        for login in [ADMIN_EMAIL, BUYER_EMAIL, DEMO_PASSWORD] {
+            assert!(out.contains(login), "the logins are printed: {out}");
+        }
+        assert_eq!(out.matches("active").count(), 3, "{out}");
+        assert!(
+            !out.contains("hosted/onboarding"),
+            "no links on the emulator: {out}"
+        );
+    }
+
+    let app = spawn_app_on(test_db, &[]).await;
+    let counts = marketplace::db::users::count_by_role(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        (counts.sellers, counts.buyers, counts.admins),
+        (3, 1, 1),
+        "no duplicate accounts"
+    );
+
+    // Every seller active, with two published products, each listed on the home page.
+    let (status, home) = app.get_html("/").await;
+    assert_eq!(status, StatusCode::OK);
+    let seller_emails: Vec<&str> = first
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("seller"))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    assert_eq!(seller_emails.len(), 3, "{first}");
+    for email in seller_emails {
+        let user = marketplace::db::users::find_by_email(&app.db, &Email::parse(email).unwrap())
+            .await
+            .unwrap()
+            .expect("seller exists");
+        assert!(user.email_verified(), "{email} verified");
+        let profile = marketplace::db::sellers::find(&app.db, &user.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(profile.charges_enabled, "{email} is onboarded");
+        assert!(profile.stripe_account_id.is_some());
+        let products = marketplace::db::products::list_owned(&app.db, &user.id)
+            .await
+            .unwrap();
+        assert_eq!(products.len(), 2, "no duplicate products of {email}");
+        for p in products {
+            assert!(p.image_file.is_some(), "{} has an image", p.title);
+            assert!(
+                marketplace::db::products::is_sellable(&app.db, &p.id)
+                    .await
+                    .unwrap()
+            );
+            assert!(home.contains(&p.title), "{} on the home page", p.title);
+            let (status, _) = app.get_html(&format!("/products/{}", p.id)).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+    let listed = app
+        .sim(
+            reqwest::Method::GET,
+            "/v1/accounts",
+            None,
+            &[("limit", "100")],
+        )
+        .await;
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        3,
+        "one Stripe account per seller: {listed}"
+    );
+    let customers = app
+        .sim(
+            reqwest::Method::GET,
+            "/v1/customers",
+            None,
+            &[("limit", "100")],
+        )
+        .await;
+    let buyers = customers["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["email"] == BUYER_EMAIL)
+        .count();
+    assert_eq!(buyers, 1, "one platform Customer for the buyer");
+
+    // The buyer logs in with the printed password and has exactly one card.
+    let res = app.login(BUYER_EMAIL, DEMO_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (status, cards) = app.get_html("/cards").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(cards.contains("4242"), "the saved card is listed: {cards}");
+    let buyer = marketplace::db::users::find_by_email(&app.db, &Email::parse(BUYER_EMAIL).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let saved = marketplace::db::checkout::cards(&app.db, buyer.id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(saved.len(), 1);
 }

@@ -12,6 +12,7 @@ pub(crate) mod metered;
 pub mod payments;
 mod raw;
 pub mod refunds;
+mod sim_helpers;
 mod webhook_data;
 pub mod webhook_endpoints;
 
