@@ -17,7 +17,7 @@ use crate::domain::images::{self, ImageType};
 use crate::domain::product::{self, ProductInput};
 use crate::domain::{Email, Password, Role, UserId};
 use crate::seller::accounts::{
-    ConnectError, apply_account_snapshot, ensure_account, onboarding_link,
+    ConnectError, LifecycleError, apply_account_snapshot, ensure_account, onboarding_link,
 };
 use crate::stripe::payments::IdemKey;
 use crate::stripe::{GatewayConfig, GatewayError, StripeGateway};
@@ -135,6 +135,8 @@ pub enum SeedError {
     Register(#[from] RegisterError),
     #[error("Stripe: {0}")]
     Stripe(#[from] GatewayError),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
 }
 
 impl From<ConnectError> for SeedError {
@@ -308,7 +310,7 @@ async fn connect_seller(
         links.push((seller.email.clone(), link.url));
         // Stripe may already have finished it (a person followed last run's link).
         let snapshot = stripe.retrieve_account(&account).await?;
-        apply_account_snapshot(db, &snapshot, db::now_unix()).await?;
+        apply_account_snapshot(db, &snapshot, db::now_unix(), &settings.base_url).await?;
         return Ok(snapshot.charges_enabled);
     }
     stripe
@@ -318,7 +320,7 @@ async fn connect_seller(
         )
         .await?;
     let snapshot = stripe.retrieve_account(&account).await?;
-    apply_account_snapshot(db, &snapshot, db::now_unix()).await?;
+    apply_account_snapshot(db, &snapshot, db::now_unix(), &settings.base_url).await?;
     Ok(snapshot.charges_enabled)
 }
 

@@ -931,9 +931,16 @@ fn a_canceled_authorization_is_told_in_both_parts_with_the_name_escaped() {
         },
     )
     .unwrap();
-    assert_eq!(mail.subject, "Your payment to Owl <b>Ceramics</b> was canceled");
+    assert_eq!(
+        mail.subject,
+        "Your payment to Owl <b>Ceramics</b> was canceled"
+    );
     assert!(mail.text.contains("$40.00") && mail.text.contains("the seller canceled it"));
     assert!(mail.text.contains("/orders/ord_1"));
-    assert!(mail.html.contains("Owl &lt;b&gt;Ceramics&lt;/b&gt;"), "{}", mail.html);
+    assert!(
+        mail.html.contains("Owl &lt;b&gt;Ceramics&lt;/b&gt;"),
+        "{}",
+        mail.html
+    );
     assert!(!mail.html.contains("<b>Ceramics"));
 }
