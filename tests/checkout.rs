@@ -493,7 +493,13 @@ async fn two_buyers_race_for_the_last_item_one_order_and_one_sold_out() {
     let c2 = second.save_test_card(&b2, "pm_card_visa").await;
     first.add_to_cart(&item, 1).await;
     second.add_to_cart(&item, 1).await;
-    let (r1, r2) = tokio::join!(first.checkout(&c1), second.checkout(&c2));
+    // Both forms are read before either is sent: once one buyer has paid, the other's cart
+    // page no longer offers checkout, and the race is between the two submits.
+    let (t1, t2) = (first.checkout_token().await, second.checkout_token().await);
+    let (r1, r2) = tokio::join!(
+        first.post_form("/checkout", &[("card_id", &c1), ("checkout_token", &t1)]),
+        second.post_form("/checkout", &[("card_id", &c2), ("checkout_token", &t2)])
+    );
     let statuses = [r1.status().as_u16(), r2.status().as_u16()];
     assert!(
         statuses.contains(&303) && statuses.contains(&422),
