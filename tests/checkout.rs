@@ -496,9 +496,11 @@ async fn two_buyers_race_for_the_last_item_one_order_and_one_sold_out() {
     // Both forms are read before either is sent: once one buyer has paid, the other's cart
     // page no longer offers checkout, and the race is between the two submits.
     let (t1, t2) = (first.checkout_token().await, second.checkout_token().await);
+    let f1 = [("card_id", c1.as_str()), ("checkout_token", t1.as_str())];
+    let f2 = [("card_id", c2.as_str()), ("checkout_token", t2.as_str())];
     let (r1, r2) = tokio::join!(
-        first.post_form("/checkout", &[("card_id", &c1), ("checkout_token", &t1)]),
-        second.post_form("/checkout", &[("card_id", &c2), ("checkout_token", &t2)])
+        first.post_form("/checkout", &f1),
+        second.post_form("/checkout", &f2)
     );
     let statuses = [r1.status().as_u16(), r2.status().as_u16()];
     assert!(

@@ -92,8 +92,8 @@ fn fields_with(values: &[(&'static str, String)]) -> Vec<Field> {
     EVIDENCE_FIELDS
         .iter()
         .map(|(name, label)| Field {
-            name: *name,
-            label: *label,
+            name,
+            label,
             value: values
                 .iter()
                 .find(|(k, _)| k == name)
