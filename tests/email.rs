@@ -938,7 +938,7 @@ fn a_canceled_authorization_is_told_in_both_parts_with_the_name_escaped() {
     assert!(mail.text.contains("$40.00") && mail.text.contains("the seller canceled it"));
     assert!(mail.text.contains("/orders/ord_1"));
     assert!(
-        mail.html.contains("Owl &lt;b&gt;Ceramics&lt;/b&gt;"),
+        mail.html.contains("Owl &#60;b&#62;Ceramics&#60;/b&#62;"),
         "{}",
         mail.html
     );

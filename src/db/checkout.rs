@@ -832,7 +832,13 @@ pub struct PartEvent {
 
 pub async fn events_of_part(db: &Db, part_id: &str) -> Result<Vec<PartEvent>, DbError> {
     let rows = sqlx::query(
-        "SELECT status, detail, created_at FROM order_part_events WHERE part_id = $1 ORDER BY created_at, id",
+        // Times are in seconds, so one checkout writes several events in the same second; the
+        // life cycle's order breaks those ties (ids are random).
+        "SELECT status, detail, created_at FROM order_part_events WHERE part_id = $1
+         ORDER BY created_at,
+            CASE status WHEN 'pending' THEN 0 WHEN 'processing' THEN 1 WHEN 'requires_action' THEN 2
+                WHEN 'authorized' THEN 3 WHEN 'paid' THEN 4 ELSE 5 END,
+            id",
     )
     .bind(part_id)
     .fetch_all(db)

@@ -179,9 +179,20 @@ pub fn bar_chart(id: &str, title: &str, currency: Currency, series: &[Series<'_>
             continue;
         }
         let cx = LEFT as f64 + group_w * (i as f64 + 0.5);
+        // The last label ends at its bar: centred, it ran past the right edge and was cut.
+        let anchor = if i + 1 == labels.len() {
+            "end"
+        } else {
+            "middle"
+        };
+        let x = if i + 1 == labels.len() {
+            cx + group_w / 2.0
+        } else {
+            cx
+        };
         let _ = write!(
             svg,
-            r##"<text x="{cx:.1}" y="{}" text-anchor="middle" fill="#5b6476">{}</text>"##,
+            r##"<text x="{x:.1}" y="{}" text-anchor="{anchor}" fill="#5b6476">{}</text>"##,
             base + 20,
             escape(label)
         );
