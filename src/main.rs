@@ -35,7 +35,14 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    telemetry::init_with(&settings.rust_log, settings.log_format);
+    // One-shot commands print their own report; request and Stripe-call spans at INFO would
+    // bury it, so they log warnings only unless RUST_LOG asks for more.
+    let filter = if matches!(command, Command::Serve) || std::env::var_os("RUST_LOG").is_some() {
+        settings.rust_log.clone()
+    } else {
+        "warn".to_string()
+    };
+    telemetry::init_with(&filter, settings.log_format);
 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
