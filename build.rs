@@ -37,21 +37,21 @@ fn main() {
                 "error parsing migration filename {file_name:?}; expected integer version prefix (e.g. `01_foo.sql`)"
             )
         });
-        let path = path
-            .canonicalize()
-            .unwrap_or_else(|e| panic!("error canonicalizing {}: {e}", path.display()));
-        let path = path
-            .to_str()
-            .unwrap_or_else(|| panic!("migration path is not UTF-8: {}", path.display()))
-            .to_owned();
-        found.push((version, rest.to_owned(), path));
+        found.push((version, rest.to_owned(), file_name));
     }
     // Same order as sqlx: ascending version (an up/down pair shares one).
     found.sort();
 
     let mut code = String::from("&[\n");
-    for (version, rest, path) in &found {
-        writeln!(code, "    ({version}, {rest:?}, include_str!({path:?})),").unwrap();
+    // Paths are relative to the crate being compiled, not absolute: the generated file is reused
+    // by every checkout that shares a target directory (CI clones, worktrees), and an absolute
+    // path would point into whichever checkout ran this script last.
+    for (version, rest, file_name) in &found {
+        writeln!(
+            code,
+            "    ({version}, {rest:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/migrations/\", {file_name:?}))),"
+        )
+        .unwrap();
     }
     code.push_str("]\n");
     let out =
