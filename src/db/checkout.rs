@@ -5,20 +5,11 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::products::SELLABLE;
+use super::rows::{corrupt, currency, part_status};
 use super::{Db, DbError};
 use crate::domain::ids::{CardId, OrderId, OrderPartId, random_token};
 use crate::domain::orders::PartStatus;
 use crate::domain::{Currency, Money, MoneyError};
-
-fn corrupt(column: &'static str) -> impl Fn(String) -> DbError {
-    move |detail| DbError::Corrupt { column, detail }
-}
-
-fn currency(row: &AnyRow) -> Result<Currency, DbError> {
-    let c: String = row.try_get("currency")?;
-    c.parse()
-        .map_err(|e: MoneyError| corrupt("currency")(e.to_string()))
-}
 
 // ---------------------------------------------------------------- cart
 
@@ -609,7 +600,6 @@ const PART_SELECT: &str = "SELECT op.id, op.order_id, op.buyer_id, u.email, op.s
 
 fn part_from_row(r: &AnyRow) -> Result<Part, DbError> {
     let cur = currency(r)?;
-    let status: String = r.try_get("status")?;
     Ok(Part {
         id: r.try_get("id")?,
         order_id: r.try_get("order_id")?,
@@ -622,11 +612,7 @@ fn part_from_row(r: &AnyRow) -> Result<Part, DbError> {
         amount: Money::new(r.try_get("amount_minor")?, cur),
         fee: Money::new(r.try_get("fee_minor")?, cur),
         captured: Money::new(r.try_get("captured_minor")?, cur),
-        status: status
-            .parse()
-            .map_err(|e: crate::domain::orders::PartStatusError| {
-                corrupt("order_parts.status")(e.to_string())
-            })?,
+        status: part_status(r)?,
         attempt: r.try_get("attempt")?,
         card_id: r.try_get("card_id")?,
         payment_intent_id: r.try_get("stripe_payment_intent_id")?,
@@ -958,19 +944,7 @@ pub async fn transition(
         .execute(&mut *tx)
         .await?;
     }
-    for (email, key) in mails {
-        let payload =
-            serde_json::to_string(email).map_err(|e| corrupt("jobs.payload")(e.to_string()))?;
-        super::jobs::enqueue(
-            &mut tx,
-            crate::jobs::SEND_EMAIL,
-            &payload,
-            Some(key),
-            now,
-            now,
-        )
-        .await?;
-    }
+    super::jobs::enqueue_mails(&mut tx, mails, now).await?;
     tx.commit().await?;
     Ok(true)
 }

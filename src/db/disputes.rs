@@ -8,14 +8,11 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::refunds::Mails;
+use super::rows::corrupt;
 use super::{Db, DbError};
 use crate::domain::ids::DisputeId;
 use crate::domain::refunds::dispute_is_closed;
 use crate::domain::{Currency, Money, MoneyError};
-
-fn corrupt(column: &'static str) -> impl Fn(String) -> DbError {
-    move |detail| DbError::Corrupt { column, detail }
-}
 
 /// Stripe's view of a dispute, as stored.
 pub struct StripeDispute<'a> {
@@ -133,19 +130,7 @@ pub async fn upsert(
     .await?;
     follow_latest(&mut tx, part_id, now).await?;
     if inserted {
-        for (mail, key) in opened_mails {
-            let payload =
-                serde_json::to_string(mail).map_err(|e| corrupt("jobs.payload")(e.to_string()))?;
-            super::jobs::enqueue(
-                &mut tx,
-                crate::jobs::SEND_EMAIL,
-                &payload,
-                Some(key),
-                now,
-                now,
-            )
-            .await?;
-        }
+        super::jobs::enqueue_mails(&mut tx, opened_mails, now).await?;
     }
     tx.commit().await?;
     Ok(inserted)

@@ -38,6 +38,24 @@ impl ClaimedJob {
     }
 }
 
+/// Queues mails as `send_email` jobs on `conn` (inside the caller's transaction, so a mail
+/// exists exactly when its cause does); each key is the mail's dedupe key, so a cause processed
+/// again queues nothing new.
+pub async fn enqueue_mails(
+    conn: &mut AnyConnection,
+    mails: &[(crate::email::OutgoingEmail, String)],
+    now: i64,
+) -> Result<(), DbError> {
+    for (mail, key) in mails {
+        let payload = serde_json::to_string(mail).map_err(|e| DbError::Corrupt {
+            column: "jobs.payload",
+            detail: e.to_string(),
+        })?;
+        enqueue(conn, crate::jobs::SEND_EMAIL, &payload, Some(key), now, now).await?;
+    }
+    Ok(())
+}
+
 /// Adds a job; with a `dedupe_key` that already exists, nothing is added.
 pub async fn enqueue(
     conn: &mut AnyConnection,

@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod products;
 pub mod reconcile;
 pub mod refunds;
+mod rows;
 pub mod seller_admin;
 pub mod seller_fees;
 pub mod seller_orders;

@@ -11,26 +11,17 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::audit::{self, NewEntry};
+use super::rows::{corrupt, currency, part_status};
 use super::{Db, DbError};
 use crate::domain::audit::AuditAction;
 use crate::domain::ids::RefundId;
 use crate::domain::orders::PartStatus;
 use crate::domain::refunds::{RefundReason, RefundStatus};
-use crate::domain::{Currency, Money, MoneyError, UserId};
+use crate::domain::{Money, UserId};
 use crate::email::OutgoingEmail;
 
 /// The audit log's `subject_kind` for refunds (the subject is the order part).
 pub const SUBJECT: &str = "order_part";
-
-fn corrupt(column: &'static str) -> impl Fn(String) -> DbError {
-    move |detail| DbError::Corrupt { column, detail }
-}
-
-fn currency(row: &AnyRow) -> Result<Currency, DbError> {
-    let c: String = row.try_get("currency")?;
-    c.parse()
-        .map_err(|e: MoneyError| corrupt("currency")(e.to_string()))
-}
 
 /// An order part with everything the admin's order pages and the refund path need.
 #[derive(Debug, Clone)]
@@ -75,7 +66,6 @@ const PART_SELECT: &str = "SELECT op.id, op.order_id, op.buyer_id, u.email AS bu
 
 fn part_from_row(r: &AnyRow) -> Result<PartMoney, DbError> {
     let cur = currency(r)?;
-    let status: String = r.try_get("status")?;
     Ok(PartMoney {
         id: r.try_get("id")?,
         order_id: r.try_get("order_id")?,
@@ -89,11 +79,7 @@ fn part_from_row(r: &AnyRow) -> Result<PartMoney, DbError> {
         fee: Money::new(r.try_get("fee_minor")?, cur),
         captured: Money::new(r.try_get("captured_minor")?, cur),
         refunded: Money::new(r.try_get("refunded_minor")?, cur),
-        status: status
-            .parse()
-            .map_err(|e: crate::domain::orders::PartStatusError| {
-                corrupt("order_parts.status")(e.to_string())
-            })?,
+        status: part_status(r)?,
         payment_intent_id: r.try_get("stripe_payment_intent_id")?,
         charge_id: r.try_get("stripe_charge_id")?,
         dispute_status: r.try_get("dispute_status")?,
@@ -648,12 +634,7 @@ pub async fn record_external(
 }
 
 async fn queue(conn: &mut AnyConnection, mails: &Mails, now: i64) -> Result<(), DbError> {
-    for (mail, key) in mails {
-        let payload =
-            serde_json::to_string(mail).map_err(|e| corrupt("jobs.payload")(e.to_string()))?;
-        super::jobs::enqueue(conn, crate::jobs::SEND_EMAIL, &payload, Some(key), now, now).await?;
-    }
-    Ok(())
+    super::jobs::enqueue_mails(conn, mails, now).await
 }
 
 /// Queues mails in their own transaction (for causes already committed).

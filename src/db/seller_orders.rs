@@ -5,14 +5,11 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::rows::{corrupt, currency, part_status};
 use super::{Db, DbError};
 use crate::domain::ids::OrderPartId;
 use crate::domain::orders::PartStatus;
 use crate::domain::{Currency, Money, MoneyError, UserId};
-
-fn corrupt(column: &'static str) -> impl Fn(String) -> DbError {
-    move |detail| DbError::Corrupt { column, detail }
-}
 
 /// What the seller's orders list can be narrowed to. Refund and dispute filters read the
 /// summaries kept on the part (`refunded_minor`, `dispute_status`), not the refunds table.
@@ -114,11 +111,7 @@ const COLUMNS: &str = "op.id, op.order_id, u.email, op.currency, op.amount_minor
     op.captured_minor, op.refunded_minor, op.status, op.dispute_status, op.shipped_at, op.created_at";
 
 fn order_from_row(r: &AnyRow) -> Result<SellerOrder, DbError> {
-    let code: String = r.try_get("currency")?;
-    let cur: Currency = code
-        .parse()
-        .map_err(|e: MoneyError| corrupt("order_parts.currency")(e.to_string()))?;
-    let status: String = r.try_get("status")?;
+    let cur = currency(r)?;
     Ok(SellerOrder {
         id: r.try_get("id")?,
         order_id: r.try_get("order_id")?,
@@ -127,11 +120,7 @@ fn order_from_row(r: &AnyRow) -> Result<SellerOrder, DbError> {
         fee: Money::new(r.try_get("fee_minor")?, cur),
         captured: Money::new(r.try_get("captured_minor")?, cur),
         refunded: Money::new(r.try_get("refunded_minor")?, cur),
-        status: status
-            .parse()
-            .map_err(|e: crate::domain::orders::PartStatusError| {
-                corrupt("order_parts.status")(e.to_string())
-            })?,
+        status: part_status(r)?,
         dispute_status: r.try_get("dispute_status")?,
         shipped_at: r.try_get("shipped_at")?,
         created_at: r.try_get("created_at")?,
