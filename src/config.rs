@@ -59,6 +59,9 @@ pub struct Settings {
     pub job_retention_days: u32,
     /// Job workers per instance (webhook events, mail); 0 = this instance only serves pages.
     pub job_workers: u32,
+    /// How long storefront reads are reused (CATALOG_CACHE_MS; zero = no cache). See
+    /// `storefront::cache`: the bound on how long another instance's change takes to show.
+    pub catalog_cache: std::time::Duration,
     /// CAPTURE_METHOD=manual: payments are authorized at checkout and captured by the seller.
     pub capture_manual: bool,
     /// Kind of Stripe account created for new sellers (SELLER_ACCOUNT_TYPE).
@@ -350,6 +353,10 @@ impl Settings {
                 .ok_or_else(|| bad("JOB_WORKERS", format!("`{v}` must be from 0 to 64")))?,
             None => 4,
         };
+        let catalog_cache =
+            std::time::Duration::from_millis(
+                number(&get, "CATALOG_CACHE_MS", 0, 60_000, 1_000)? as u64
+            );
         let capture_manual = match get("CAPTURE_METHOD").as_deref().map(str::trim) {
             None | Some("automatic") => false,
             Some("manual") => true,
@@ -398,6 +405,7 @@ impl Settings {
             session_max_age_secs,
             job_retention_days,
             job_workers,
+            catalog_cache,
             capture_manual,
             seller_account_type,
         })

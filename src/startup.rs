@@ -13,7 +13,6 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::session::{self, SessionKeyError};
 use crate::config::Settings;
 use crate::db::{self, Db, DbError};
-use crate::domain::PlatformFee;
 use crate::email::{MailError, Mailer};
 use crate::error::AppError;
 use crate::jobs::Worker;
@@ -88,16 +87,11 @@ impl Application {
             crate::webhooks::receive::secrets_at_start(&settings, &stripe, port).await?,
         );
 
-        let state = web::Data::new(AppState {
-            db: db.clone(),
-            platform_fee: PlatformFee {
-                bps: settings.platform_fee_bps,
-                fixed_minor: settings.platform_fee_fixed,
-            },
-            simulated_payments: stripe.is_simulated(),
-            stripe: stripe.clone(),
-            settings: Arc::new(settings.clone()),
-        });
+        let state = web::Data::new(AppState::new(
+            db.clone(),
+            stripe.clone(),
+            Arc::new(settings.clone()),
+        ));
         let max_body = settings.max_body_bytes;
         let shared_settings = state.settings.clone();
         crate::checkout::spawn_sweeper(state.clone());

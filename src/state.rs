@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::PlatformFee;
+use crate::storefront::cache::CatalogCache;
 use crate::stripe::StripeGateway;
 
 /// Everything handlers share, in one place: add a field here and every
@@ -18,4 +19,24 @@ pub struct AppState {
     pub stripe: StripeGateway,
     /// Payments go to the embedded Stripe emulator; the layout shows a test-mode banner.
     pub simulated_payments: bool,
+    /// Recent storefront reads, shared by this instance's workers (see `storefront::cache`).
+    pub catalog: Arc<CatalogCache>,
+}
+
+impl AppState {
+    /// The state of one instance: the platform fee and the catalog cache's lifetime come from
+    /// `settings`.
+    pub fn new(db: Db, stripe: StripeGateway, settings: Arc<Settings>) -> AppState {
+        AppState {
+            db,
+            platform_fee: PlatformFee {
+                bps: settings.platform_fee_bps,
+                fixed_minor: settings.platform_fee_fixed,
+            },
+            simulated_payments: stripe.is_simulated(),
+            stripe,
+            catalog: Arc::new(CatalogCache::new(settings.catalog_cache)),
+            settings,
+        }
+    }
 }

@@ -618,6 +618,7 @@ async fn seller_list_shows_onboarding_in_words_filters_and_pages() {
         .execute(&app.db)
         .await
         .unwrap();
+    marketplace::db::catalog::invalidate();
     app.login_as(Role::Admin).await;
 
     let (status, html) = app.get_html("/admin/sellers").await;
@@ -658,6 +659,7 @@ async fn seller_list_shows_onboarding_in_words_filters_and_pages() {
         .execute(&app.db)
         .await
         .unwrap();
+    marketplace::db::catalog::invalidate();
     let (_, suspended) = app.get_html("/admin/sellers?state=suspended").await;
     assert_eq!(suspended.matches("data-label=\"Seller\"").count(), 1);
     assert!(suspended.contains("NeedsBank"));

@@ -510,6 +510,7 @@ async fn the_csv_neutralises_formulas_in_shop_names_and_quotes_commas() {
             .execute(&app.db)
             .await
             .unwrap();
+        marketplace::db::catalog::invalidate();
         let text = app.get("/admin/fees.csv").await.text().await.unwrap();
         let lines = csv_lines(&text);
         assert_eq!(lines.len(), 2, "{text}");

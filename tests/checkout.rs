@@ -55,6 +55,7 @@ async fn storefront_lists_searches_and_pages_sellable_products_only() {
         .execute(&app.db)
         .await
         .unwrap();
+    marketplace::db::catalog::invalidate();
 
     let (status, home) = app.get_html("/").await;
     assert_eq!(status, 200);
@@ -84,6 +85,7 @@ async fn storefront_lists_searches_and_pages_sellable_products_only() {
         .execute(&app.db)
         .await
         .unwrap();
+    marketplace::db::catalog::invalidate();
     let (_, shop) = app.get_html(&format!("/shops/{}", seller.user_id)).await;
     assert!(shop.contains("¥500") && !shop.contains("¥5.00"));
 
@@ -118,6 +120,7 @@ async fn storefront_lists_searches_and_pages_sellable_products_only() {
         .execute(&app.db)
         .await
         .unwrap();
+    marketplace::db::catalog::invalidate();
     let (_, home) = app.get_html("/").await;
     assert!(!home.contains("Blue ceramic mug"));
 }

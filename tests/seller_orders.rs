@@ -508,16 +508,11 @@ async fn the_sweep_cancels_authorizations_older_than_the_keep_time_and_tells_the
         .await
         .unwrap();
 
-    let state = marketplace::state::AppState {
-        db: app.db.clone(),
-        settings: Arc::new(app.settings.clone()),
-        platform_fee: PlatformFee {
-            bps: app.settings.platform_fee_bps,
-            fixed_minor: app.settings.platform_fee_fixed,
-        },
-        stripe: app.stripe.clone(),
-        simulated_payments: true,
-    };
+    let state = marketplace::state::AppState::new(
+        app.db.clone(),
+        app.stripe.clone(),
+        Arc::new(app.settings.clone()),
+    );
     marketplace::checkout::sweep(&state, marketplace::db::now_unix())
         .await
         .unwrap();

@@ -6,7 +6,7 @@ mod common;
 use common::sellers::{
     ProductForm, Upload, active_seller, create_product, published_product, signup_seller, tiny_png,
 };
-use common::{location, spawn_app};
+use common::{location, spawn_app, spawn_app_with};
 use marketplace::db;
 use marketplace::seller::accounts::mark_disconnected;
 use reqwest::StatusCode;
@@ -312,4 +312,56 @@ async fn a_multipart_form_without_the_csrf_token_is_refused() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(uploads_in(&app).is_empty());
+}
+
+/// The storefront reuses what it read for CATALOG_CACHE_MS (see `storefront::cache`): a
+/// change made through this instance shows at once, one made elsewhere (another instance;
+/// here direct SQL) within that time, and nothing unsellable is ever put in a cart from it.
+#[tokio::test]
+async fn the_storefront_shows_a_sellers_edit_at_once_and_other_changes_within_the_cache_time() {
+    let ttl = std::time::Duration::from_millis(1500);
+    let app = spawn_app_with(&[("CATALOG_CACHE_MS", "1500")]).await;
+    let seller = active_seller(&app).await;
+    let id = published_product(&seller, "Linen apron", "32", "usd").await;
+    let page = format!("/products/{id}");
+    let (status, html) = app.get_html(&page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Linen apron"));
+
+    // An edit through the seller pages: the next visitor sees it.
+    let res = seller
+        .post_multipart(
+            &format!("/seller/products/{id}/edit"),
+            &ProductForm::new("Linen apron, long", "34", "usd").fields(),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cached_at = std::time::Instant::now();
+    let (_, html) = app.get_html(&page).await;
+    assert!(html.contains("Linen apron, long") && html.contains("$34.00"));
+    let (_, home) = app.get_html("/").await;
+    assert!(home.contains("Linen apron, long"));
+
+    // A change this instance did not make (another instance's): seen once the entry expires.
+    sqlx::query("UPDATE products SET title = 'Linen apron, dyed' WHERE id = $1")
+        .bind(&id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (_, html) = app.get_html(&page).await;
+    if cached_at.elapsed() < ttl {
+        assert!(html.contains("Linen apron, long"), "served from the cache");
+    }
+    tokio::time::sleep(ttl).await;
+    let (_, html) = app.get_html(&page).await;
+    assert!(html.contains("Linen apron, dyed"));
+
+    // Unpublished through the seller pages: gone at once, from the page and the home page.
+    seller
+        .post_form(&format!("/seller/products/{id}/unpublish"), &[])
+        .await;
+    assert_eq!(app.get(&page).await.status(), StatusCode::NOT_FOUND);
+    let (_, home) = app.get_html("/").await;
+    assert!(!home.contains("Linen apron"));
 }

@@ -1,12 +1,32 @@
 //! What the storefront reads: sellable products only (through [`SELLABLE`]), newest first,
 //! with keyset pagination on (created_at, id) so page 1,000 costs what page 1 costs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::products::SELLABLE;
 use super::{Db, DbError};
 use crate::domain::{Currency, Money};
+
+/// Moves on at every write of this process to what the storefront shows (products, stock,
+/// sellers' ability to sell), so `storefront::cache` drops what it read before. Process-wide
+/// on purpose: several app states in one process (tests) only ever over-invalidate.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The current catalog generation (see [`invalidate`]).
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
+
+/// Records that products or sellers changed. The functions of this module's siblings that
+/// write them call it; anything else that writes those tables (a test's direct SQL) must too.
+/// A write inside a transaction calls it before the commit: a page read in between may keep
+/// the old data until the cache's TTL, the same bound other instances' writes have.
+pub fn invalidate() {
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+}
 
 #[derive(Debug, Clone)]
 pub struct Listing {

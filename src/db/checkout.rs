@@ -409,6 +409,9 @@ async fn reserve(
         .bind(now)
         .fetch_optional(&mut *conn)
         .await?;
+    if row.is_some() {
+        super::catalog::invalidate();
+    }
     row.map(|r| {
         Ok((
             r.try_get("title")?,
@@ -1009,6 +1012,7 @@ async fn release_stock(conn: &mut AnyConnection, part_id: &str, now: i64) -> Res
         .bind(now)
         .execute(&mut *conn)
         .await?;
+        super::catalog::invalidate();
     }
     Ok(())
 }

@@ -161,6 +161,7 @@ pub async fn update_owned(
     .bind(seller.as_str())
     .execute(db)
     .await?;
+    super::catalog::invalidate();
     Ok(done.rows_affected() == 1)
 }
 
@@ -181,6 +182,7 @@ pub async fn set_published(
     .bind(seller.as_str())
     .execute(db)
     .await?;
+    super::catalog::invalidate();
     Ok(done.rows_affected() == 1)
 }
 
@@ -201,6 +203,7 @@ pub async fn soft_delete(
     .bind(seller.as_str())
     .execute(db)
     .await?;
+    super::catalog::invalidate();
     Ok(done.rows_affected() == 1)
 }
 

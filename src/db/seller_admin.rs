@@ -286,6 +286,7 @@ async fn set_suspended_at(
         .bind(seller.as_str())
         .execute(conn)
         .await?;
+    super::catalog::invalidate();
     Ok(())
 }
 

@@ -194,6 +194,7 @@ pub async fn apply_snapshot(
     .bind(s.stripe_account_id)
     .execute(&mut *conn)
     .await?;
+    super::catalog::invalidate();
     Ok((done.rows_affected() == 1).then_some(before))
 }
 
@@ -215,6 +216,7 @@ pub async fn mark_disconnected(
     .bind(stripe_account_id)
     .execute(&mut *conn)
     .await?;
+    super::catalog::invalidate();
     Ok((done.rows_affected() == 1).then_some(before))
 }
 
@@ -252,6 +254,7 @@ pub async fn reset_for_reconnect(db: &Db, user_id: &UserId, now: i64) -> Result<
     .bind(disconnected_at)
     .execute(&mut *tx)
     .await?;
+    super::catalog::invalidate();
     if reset.rows_affected() != 1 {
         return Ok(false);
     }

@@ -94,6 +94,18 @@ pub async fn enqueue_email(
     Ok(())
 }
 
+/// Idle workers of this process wait on this besides their poll timer, so a job queued here
+/// (a webhook delivery) starts at once instead of up to a poll interval later. Workers of
+/// other instances still find it at their next poll.
+static QUEUED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Tells one idle worker of this process that a job was just committed to the queue.
+pub fn notify_queued() {
+    // One permit, not a broadcast: a single new job needs a single worker, and waking all of
+    // them would make the rest race for it with empty claims (writes, on SQLite).
+    QUEUED.notify_one();
+}
+
 pub fn backoff_secs(attempts: i64) -> i64 {
     backoff_from(FIRST_BACKOFF_SECS, MAX_BACKOFF_SECS, attempts)
 }
@@ -333,7 +345,10 @@ impl Worker {
                     }
                     Err(e) => tracing::warn!(error = %e, "job queue unavailable"),
                 }
-                tokio::time::sleep(self.config.poll_interval).await;
+                tokio::select! {
+                    () = tokio::time::sleep(self.config.poll_interval) => {}
+                    () = QUEUED.notified() => {}
+                }
             }
         })
     }

@@ -7,10 +7,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use std::sync::Arc;
+
 use crate::db::catalog::{self, Cursor, Listing, Query};
 use crate::domain::Currency;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::storefront::cache::ListingPage;
 use crate::web::page::Page;
 
 pub const PAGE_SIZE: i64 = 24;
@@ -45,7 +48,7 @@ struct HomePage {
     fee: String,
     heading: String,
     query: String,
-    products: Vec<Listing>,
+    listing: Arc<ListingPage>,
     next: Option<String>,
     base_path: String,
     intro: bool,
@@ -74,24 +77,27 @@ async fn list_page(
     let query = q.q.clone().unwrap_or_default();
     let words = words(&query);
     let after = q.after.as_deref().and_then(Cursor::decode);
-    let (products, next) = catalog::list(
-        &state.db,
-        &Query {
-            seller_id: seller,
-            words: &words,
-            after: after.as_ref(),
-            limit: PAGE_SIZE,
-        },
-    )
-    .await?;
+    let listing = state
+        .catalog
+        .list(
+            &state.db,
+            &Query {
+                seller_id: seller,
+                words: &words,
+                after: after.as_ref(),
+                limit: PAGE_SIZE,
+            },
+        )
+        .await?;
+    let next = listing.next.as_ref().map(Cursor::encode);
     Ok(HomePage {
         intro: seller.is_none() && query.is_empty() && after.is_none() && page.user.is_none(),
         page,
         fee: state.platform_fee.describe(Currency::Usd),
         heading,
         query,
-        products,
-        next: next.map(|c| c.encode()),
+        listing,
+        next,
         base_path,
     })
 }
@@ -141,7 +147,7 @@ async fn shop(
 #[template(path = "storefront/product.html")]
 struct ProductPage {
     page: Page,
-    product: Listing,
+    product: Arc<Listing>,
     max_quantity: i64,
 }
 
@@ -150,7 +156,9 @@ async fn product(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<ProductPage, AppError> {
-    let product = catalog::find_sellable(&state.db, &id)
+    let product = state
+        .catalog
+        .product(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(ProductPage {

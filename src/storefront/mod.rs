@@ -1,5 +1,6 @@
 //! Pages for visitors and buyers.
 
+pub mod cache;
 pub mod cards;
 pub mod cart;
 pub mod catalog;

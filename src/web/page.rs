@@ -2,10 +2,11 @@
 //! CSRF token (for the log-out form and every other form), flash messages and
 //! whether payments are simulated.
 
+use std::cell::OnceCell;
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_session::SessionExt;
+use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use crate::auth::{csrf, extractors::load_user};
@@ -25,7 +26,10 @@ pub struct NavUser {
 pub struct Page {
     pub user: Option<NavUser>,
     pub flashes: Vec<Flash>,
-    pub csrf_token: String,
+    /// The session the CSRF token comes from, made on first use: a visitor who only browses
+    /// (no form on the page) gets no session cookie, and no page pays for one it does not need.
+    session: Option<Session>,
+    csrf: OnceCell<String>,
     pub simulated_payments: bool,
     pub css_url: String,
     pub icon_url: String,
@@ -37,11 +41,27 @@ impl Page {
         Page {
             user: None,
             flashes: Vec::new(),
-            csrf_token: String::new(),
+            session: None,
+            csrf: OnceCell::new(),
             simulated_payments: false,
             css_url: assets::url("app.css"),
             icon_url: assets::url("favicon.svg"),
         }
+    }
+
+    /// The session's CSRF token for a form on this page (created, and the session cookie
+    /// set, on first use). Empty on a bare error page, whose forms would then be refused with
+    /// a clear 403 rather than a broken page.
+    pub fn csrf_token(&self) -> &str {
+        self.csrf.get_or_init(|| {
+            let Some(session) = &self.session else {
+                return String::new();
+            };
+            csrf::token(session).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot store the CSRF token in the session");
+                String::new()
+            })
+        })
     }
 
     pub fn is_buyer(&self) -> bool {
@@ -84,7 +104,8 @@ impl Page {
                 role: u.role,
             }),
             flashes: flash::take(&session),
-            csrf_token: csrf::token(&session)?,
+            session: Some(session),
+            csrf: OnceCell::new(),
             simulated_payments: state.simulated_payments,
             css_url: assets::url("app.css"),
             icon_url: assets::url("favicon.svg"),

@@ -143,10 +143,7 @@ pub async fn handle(ctx: &WebhookCtx, event: &StoredEvent) -> Result<Handled, Ha
     let account = event.account.as_deref();
     let (_, id) = object_of(event)?;
     let outcome = match family {
-        Family::AccountUpdated => {
-            let acct = reread(ctx, None, "account", &id).await?;
-            hooks::account_updated(ctx, &acct).await?
-        }
+        Family::AccountUpdated => hooks::account_updated(ctx, &id).await?,
         Family::AccountAuthorized => {
             format!("platform authorized by {}", account.unwrap_or("?"))
         }

@@ -63,14 +63,11 @@ fn describe(kind: &str, obj: &ObjectState, fields: &[&str]) -> String {
 }
 
 /// account.updated — the seller's onboarding state (charges/payouts enabled, requirements).
-pub async fn account_updated(
-    ctx: &WebhookCtx,
-    account: &ObjectState,
-) -> Result<String, HandlerError> {
-    // The typed read is the one the return route uses, so both paths store the same snapshot;
-    // `apply_account_snapshot` keeps whichever was read last, whatever the arrival order.
+/// One read of the account, the typed one the return route uses, so both paths store the same
+/// snapshot; `apply_account_snapshot` keeps whichever was read last, whatever the arrival order.
+pub async fn account_updated(ctx: &WebhookCtx, account_id: &str) -> Result<String, HandlerError> {
     let read_at = crate::db::now_unix();
-    let snapshot = ctx.stripe.retrieve_account(&account.id).await?;
+    let snapshot = ctx.stripe.retrieve_account(account_id).await?;
     let outcome = crate::seller::accounts::apply_account_snapshot(
         &ctx.db,
         &snapshot,
@@ -80,12 +77,9 @@ pub async fn account_updated(
     .await
     .map_err(from_lifecycle)?;
     Ok(format!(
-        "{} → {outcome:?}",
-        describe(
-            "account",
-            account,
-            &["charges_enabled", "payouts_enabled", "details_submitted"],
-        )
+        "account {account_id} charges_enabled={} payouts_enabled={} details_submitted={} \
+         → {outcome:?}",
+        snapshot.charges_enabled, snapshot.payouts_enabled, snapshot.details_submitted
     ))
 }
 

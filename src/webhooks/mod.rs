@@ -2,6 +2,7 @@
 //! dispatches it by type to an idempotent handler, the money ledger those
 //! handlers append to, and reconciliation for events that never arrived.
 //!
+//! - `signature`: `Stripe-Signature` verification (HMAC-SHA256, any `v1`, 300 s tolerance).
 //! - `receive`: `POST /webhooks/stripe` (platform) and `POST /webhooks/stripe/connect`
 //!   (connected accounts), each verified with its own secret only.
 //! - `worker`: the `process_webhook_event` job: one per event, status kept on the event.
@@ -15,13 +16,13 @@ pub mod hooks;
 pub mod ledger;
 pub mod receive;
 pub mod reconcile;
+pub mod signature;
 pub mod worker;
 
 use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::db::Db;
-use crate::domain::PlatformFee;
 use crate::state::AppState;
 use crate::stripe::StripeGateway;
 
@@ -80,15 +81,6 @@ impl WebhookCtx {
     /// The shared state the checkout and seller operations take, built from this context (a
     /// few cheap clones), so a hook calls exactly what the request handlers call.
     pub fn app_state(&self) -> AppState {
-        AppState {
-            db: self.db.clone(),
-            platform_fee: PlatformFee {
-                bps: self.settings.platform_fee_bps,
-                fixed_minor: self.settings.platform_fee_fixed,
-            },
-            simulated_payments: self.stripe.is_simulated(),
-            stripe: self.stripe.clone(),
-            settings: self.settings.clone(),
-        }
+        AppState::new(self.db.clone(), self.stripe.clone(), self.settings.clone())
     }
 }

@@ -6,8 +6,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
-use stripe_webhook::{Webhook, WebhookError};
 
+use super::signature::{self, SignatureError};
 use super::{Endpoint, PROCESS_EVENT, WebhookSecrets};
 use crate::db::{self, Db, DbError};
 use crate::state::AppState;
@@ -104,7 +104,7 @@ impl Envelope {
     }
 }
 
-/// Checks `header` against each of `secrets` (async-stripe-webhook: HMAC-SHA256 over
+/// Checks `header` against each of `secrets` ([`signature::verify`]: HMAC-SHA256 over
 /// `t.body`, any `v1` entry, 300 s tolerance around `now`), then reads the envelope.
 pub fn verify(
     body: &str,
@@ -112,17 +112,11 @@ pub fn verify(
     secrets: &[String],
     now: i64,
 ) -> Result<Envelope, ReceiveError> {
-    let mut result = Err(ReceiveError::BadSignature);
-    for secret in secrets {
-        match Webhook::construct_event_with_timestamp(body, header, secret, now) {
-            // Verified; typed parsing is not needed here (and fails for event objects of
-            // crates the app does not build, which are still stored and then ignored).
-            Ok(_) | Err(WebhookError::BadParse(_)) => return Envelope::parse(body),
-            Err(WebhookError::BadTimestamp(_)) => result = Err(ReceiveError::Stale),
-            Err(_) => {}
-        }
-    }
-    result
+    signature::verify(body.as_bytes(), header, secrets, now).map_err(|e| match e {
+        SignatureError::Stale => ReceiveError::Stale,
+        SignatureError::Malformed | SignatureError::Mismatch => ReceiveError::BadSignature,
+    })?;
+    Envelope::parse(body)
 }
 
 /// Stores `env` (its JSON text `raw`) and queues its job, in one transaction.
@@ -163,6 +157,9 @@ pub async fn ingest(
         .await?;
     }
     tx.commit().await?;
+    if new {
+        crate::jobs::notify_queued();
+    }
     Ok(new)
 }
 

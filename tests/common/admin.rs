@@ -83,6 +83,8 @@ pub async fn open_shop(db: &Db, seller: &UserId, n: usize) -> Vec<ProductId> {
         .expect("insert product");
         ids.push(id);
     }
+    // Direct SQL, not the app's writers: the storefront's catalog cache must hear of it.
+    marketplace::db::catalog::invalidate();
     ids
 }
 

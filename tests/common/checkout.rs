@@ -74,6 +74,7 @@ impl TestApp {
             .execute(&self.db)
             .await
             .unwrap();
+        marketplace::db::catalog::invalidate();
         ActiveSeller {
             user_id,
             account: session.account().to_string(),
@@ -107,6 +108,7 @@ impl TestApp {
         .execute(&self.db)
         .await
         .unwrap();
+        marketplace::db::catalog::invalidate();
         id
     }
 
