@@ -26,12 +26,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use hmac::{Hmac, Mac};
 use marketplace::config::Settings;
 use marketplace::demo::{DEMO_PASSWORD, ensure_buyer_with_card};
 use marketplace::stripe::{GatewayConfig, StripeGateway};
 use serde_json::json;
-use sha2::Sha256;
 use tokio::sync::Mutex;
 
 #[tokio::main]
@@ -390,11 +388,8 @@ impl Signer {
             "data": { "object": { "id": account, "object": "account" } },
         })
         .to_string();
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.secret.as_bytes()).expect("any key length");
-        mac.update(format!("{now}.{body}").as_bytes());
-        let sig = hex::encode(mac.finalize().into_bytes());
-        (body, format!("t={now},v1={sig}"))
+        let header = marketplace::webhooks::signature::sign(body.as_bytes(), &self.secret, now);
+        (body, header)
     }
 }
 

@@ -81,6 +81,7 @@ pub async fn create_admin(settings: &Settings, email: &str) -> Result<String, Cl
     db.close().await;
     Ok(format!("created admin {} ({})", user.email, user.id))
 }
+
 const EXIT_CONFIG: u8 = 2;
 
 /// The whole program behind `src/main.rs`: settings, command line, logging, runtime, command.
