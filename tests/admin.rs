@@ -322,7 +322,7 @@ async fn fee_override_is_validated_saved_logged_and_cleared() {
     let page = format!("/admin/sellers/{seller}");
     let action = format!("{page}/fee");
     assert_eq!(
-        seller_fees::fee_for(&app.db, &seller, platform)
+        seller_fees::fee_for(app.db.reader(), &seller, platform)
             .await
             .unwrap(),
         Some(platform)
@@ -374,7 +374,7 @@ async fn fee_override_is_validated_saved_logged_and_cleared() {
         fixed_minor: 0,
     };
     assert_eq!(
-        seller_fees::fee_for(&app.db, &seller, platform)
+        seller_fees::fee_for(app.db.reader(), &seller, platform)
             .await
             .unwrap(),
         Some(custom)
@@ -400,7 +400,7 @@ async fn fee_override_is_validated_saved_logged_and_cleared() {
     )
     .await;
     assert_eq!(
-        seller_fees::fee_for(&app.db, &seller, platform)
+        seller_fees::fee_for(app.db.reader(), &seller, platform)
             .await
             .unwrap(),
         Some(PlatformFee {
@@ -420,7 +420,7 @@ async fn fee_override_is_validated_saved_logged_and_cleared() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(seller_columns(&app.db, &seller).await, (None, None, None));
     assert_eq!(
-        seller_fees::fee_for(&app.db, &seller, platform)
+        seller_fees::fee_for(app.db.reader(), &seller, platform)
             .await
             .unwrap(),
         Some(platform)
@@ -453,7 +453,7 @@ async fn fee_override_is_validated_saved_logged_and_cleared() {
     assert_eq!(audit_count(&app.db).await, 3);
     let unknown = UserId::generate();
     assert_eq!(
-        seller_fees::fee_for(&app.db, &unknown, platform)
+        seller_fees::fee_for(app.db.reader(), &unknown, platform)
             .await
             .unwrap(),
         None
@@ -615,7 +615,7 @@ async fn seller_list_shows_onboarding_in_words_filters_and_pages() {
     )
         .bind(r#"{"currently_due":["external_account"],"eventually_due":[],"past_due":[],"pending_verification":[],"disabled_reason":"requirements.past_due"}"#)
         .bind(due.as_str())
-        .execute(&app.db)
+        .execute(app.db.writer())
         .await
         .unwrap();
     marketplace::db::catalog::invalidate();
@@ -656,7 +656,7 @@ async fn seller_list_shows_onboarding_in_words_filters_and_pages() {
 
     sqlx::query("UPDATE sellers SET suspended_at = 1 WHERE user_id = $1")
         .bind(due.as_str())
-        .execute(&app.db)
+        .execute(app.db.writer())
         .await
         .unwrap();
     marketplace::db::catalog::invalidate();

@@ -507,7 +507,7 @@ async fn the_csv_neutralises_formulas_in_shop_names_and_quotes_commas() {
         sqlx::query("UPDATE sellers SET display_name = $1 WHERE user_id = $2")
             .bind(name)
             .bind(&seller.user_id)
-            .execute(&app.db)
+            .execute(app.db.writer())
             .await
             .unwrap();
         marketplace::db::catalog::invalidate();

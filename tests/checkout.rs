@@ -52,7 +52,7 @@ async fn storefront_lists_searches_and_pages_sellable_products_only() {
     let teapot = app.product(&seller, "Tea pot", 500, "jpy", 2).await;
     sqlx::query("UPDATE products SET published = 0 WHERE id = $1")
         .bind(&teapot)
-        .execute(&app.db)
+        .execute(app.db.writer())
         .await
         .unwrap();
     marketplace::db::catalog::invalidate();
@@ -82,7 +82,7 @@ async fn storefront_lists_searches_and_pages_sellable_products_only() {
     // JPY has no decimals.
     sqlx::query("UPDATE products SET published = 1 WHERE id = $1")
         .bind(&teapot)
-        .execute(&app.db)
+        .execute(app.db.writer())
         .await
         .unwrap();
     marketplace::db::catalog::invalidate();
@@ -117,7 +117,7 @@ async fn storefront_lists_searches_and_pages_sellable_products_only() {
     // A suspended seller's products vanish at once.
     sqlx::query("UPDATE sellers SET suspended_at = 1 WHERE user_id = $1")
         .bind(&seller.user_id)
-        .execute(&app.db)
+        .execute(app.db.writer())
         .await
         .unwrap();
     marketplace::db::catalog::invalidate();
@@ -177,7 +177,7 @@ async fn one_seller_direct_charge_on_the_connected_account_with_the_platform_fee
     let receipts: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'send_email' AND dedupe_key LIKE 'mail:%:order_receipt:%'",
     )
-    .fetch_one(&app.db)
+    .fetch_one(app.db.writer())
     .await
     .unwrap()
     .get("n");
@@ -185,7 +185,7 @@ async fn one_seller_direct_charge_on_the_connected_account_with_the_platform_fee
     let notices: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'send_email' AND dedupe_key LIKE 'mail:%:new_order:%'",
     )
-    .fetch_one(&app.db)
+    .fetch_one(app.db.writer())
     .await
     .unwrap()
     .get("n");

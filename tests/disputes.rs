@@ -37,7 +37,7 @@ async fn paid_order(app: &TestApp) -> Paid {
     let row =
         sqlx::query("SELECT id, status, stripe_charge_id FROM order_parts WHERE order_id = $1")
             .bind(&order)
-            .fetch_one(&app.db)
+            .fetch_one(app.db.writer())
             .await
             .unwrap();
     assert_eq!(row.get::<String, _>("status"), "paid");
@@ -52,7 +52,7 @@ async fn paid_order(app: &TestApp) -> Paid {
 async fn dispute_status(app: &TestApp, part: &str) -> Option<String> {
     sqlx::query("SELECT dispute_status FROM order_parts WHERE id = $1")
         .bind(part)
-        .fetch_one(&app.db)
+        .fetch_one(app.db.writer())
         .await
         .unwrap()
         .get("dispute_status")
@@ -61,7 +61,7 @@ async fn dispute_status(app: &TestApp, part: &str) -> Option<String> {
 async fn mails_like(app: &TestApp, pattern: &str) -> i64 {
     sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'send_email' AND dedupe_key LIKE $1")
         .bind(pattern)
-        .fetch_one(&app.db)
+        .fetch_one(app.db.writer())
         .await
         .unwrap()
         .get("n")
@@ -107,7 +107,7 @@ async fn a_dispute_is_tracked_mailed_answered_with_evidence_and_closed() {
             "mail:dispute:{dp_id}:dispute_opened:{}",
             paid.seller.email.to_lowercase()
         ))
-        .fetch_one(&app.db)
+        .fetch_one(app.db.writer())
         .await
         .unwrap()
         .get("payload");
@@ -124,7 +124,7 @@ async fn a_dispute_is_tracked_mailed_answered_with_evidence_and_closed() {
     assert!(mine.contains(&paid.order));
     let our_id: String = sqlx::query("SELECT id FROM disputes WHERE stripe_dispute_id = $1")
         .bind(&dp_id)
-        .fetch_one(&app.db)
+        .fetch_one(app.db.writer())
         .await
         .unwrap()
         .get("id");
@@ -162,13 +162,13 @@ async fn a_dispute_is_tracked_mailed_answered_with_evidence_and_closed() {
     // After the deadline the form is refused and Stripe is not called.
     let due: i64 = sqlx::query("SELECT evidence_due_by FROM disputes WHERE id = $1")
         .bind(&our_id)
-        .fetch_one(&app.db)
+        .fetch_one(app.db.writer())
         .await
         .unwrap()
         .get("evidence_due_by");
     sqlx::query("UPDATE disputes SET evidence_due_by = 1 WHERE id = $1")
         .bind(&our_id)
-        .execute(&app.db)
+        .execute(app.db.writer())
         .await
         .unwrap();
     let res = paid
@@ -191,7 +191,7 @@ async fn a_dispute_is_tracked_mailed_answered_with_evidence_and_closed() {
     sqlx::query("UPDATE disputes SET evidence_due_by = $2 WHERE id = $1")
         .bind(&our_id)
         .bind(due)
-        .execute(&app.db)
+        .execute(app.db.writer())
         .await
         .unwrap();
 
@@ -234,7 +234,7 @@ async fn a_dispute_is_tracked_mailed_answered_with_evidence_and_closed() {
     let submitted: Option<i64> =
         sqlx::query("SELECT evidence_submitted_at FROM disputes WHERE id = $1")
             .bind(&our_id)
-            .fetch_one(&app.db)
+            .fetch_one(app.db.writer())
             .await
             .unwrap()
             .get("evidence_submitted_at");
@@ -255,7 +255,7 @@ async fn a_dispute_is_tracked_mailed_answered_with_evidence_and_closed() {
     common::webhooks::wait_for_jobs(&app.db).await;
     let outcome: Option<String> = sqlx::query("SELECT outcome FROM disputes WHERE id = $1")
         .bind(&our_id)
-        .fetch_one(&app.db)
+        .fetch_one(app.db.writer())
         .await
         .unwrap()
         .get("outcome");
@@ -284,7 +284,7 @@ async fn an_early_fraud_warning_offers_a_full_refund_through_the_preview() {
     wait_until("the warning", || async {
         sqlx::query("SELECT COUNT(*) AS n FROM early_fraud_warnings WHERE part_id = $1")
             .bind(&paid.part)
-            .fetch_one(&app.db)
+            .fetch_one(app.db.writer())
             .await
             .unwrap()
             .get::<i64, _>("n")
@@ -307,7 +307,7 @@ async fn an_early_fraud_warning_offers_a_full_refund_through_the_preview() {
     let refunded = || async {
         sqlx::query("SELECT refunded_minor FROM order_parts WHERE id = $1")
             .bind(&paid.part)
-            .fetch_one(&app.db)
+            .fetch_one(app.db.writer())
             .await
             .unwrap()
             .get::<i64, _>("refunded_minor")

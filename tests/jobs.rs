@@ -448,7 +448,7 @@ async fn housekeeping_prunes_old_finished_jobs_and_keeps_failed_ones() {
     // `old_done` finished 15 days ago.
     sqlx::query("UPDATE jobs SET done_at = done_at - 15 * 86400 WHERE id = $1")
         .bind(old_done.as_str())
-        .execute(&pool)
+        .execute(pool.writer())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;

@@ -10,7 +10,7 @@ use sqlx::migrate::Migrator;
 async fn table_exists(pool: &db::Db, table: &str) -> bool {
     // A query that works on both backends without catalog differences.
     sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-        .fetch_one(pool)
+        .fetch_one(pool.writer())
         .await
         .is_ok()
 }
@@ -23,7 +23,7 @@ async fn migrations_apply_revert_and_reapply() {
 
     let applied: i64 =
         sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success = TRUE")
-            .fetch_one(&pool)
+            .fetch_one(pool.writer())
             .await
             .unwrap()
             .try_get("n")
@@ -40,14 +40,14 @@ async fn migrations_apply_revert_and_reapply() {
     assert!(table_exists(&pool, "throttle_buckets").await);
 
     // Running again is a no-op.
-    migrator.run(&pool).await.expect("idempotent");
+    migrator.run(pool.writer()).await.expect("idempotent");
 
     migrator
-        .undo(&pool, 0)
+        .undo(pool.writer(), 0)
         .await
         .expect("every migration reverts");
     assert!(!table_exists(&pool, "users").await);
-    migrator.run(&pool).await.expect("re-apply");
+    migrator.run(pool.writer()).await.expect("re-apply");
     assert!(table_exists(&pool, "users").await);
     pool.close().await;
 }
@@ -114,11 +114,51 @@ async fn numbered_placeholders_bind_by_number_on_every_backend() {
     let row = sqlx::query("SELECT $2 AS second, $1 AS first, $2 AS again")
         .bind(1_i64)
         .bind(2_i64)
-        .fetch_one(&pool)
+        .fetch_one(pool.writer())
         .await
         .unwrap();
     assert_eq!(row.try_get::<i64, _>("second").unwrap(), 2);
     assert_eq!(row.try_get::<i64, _>("first").unwrap(), 1);
     assert_eq!(row.try_get::<i64, _>("again").unwrap(), 2);
     pool.close().await;
+}
+
+/// Reads see committed writes at once; on SQLite the read connections refuse to write, so a
+/// write sent to `reader()` fails loudly instead of waiting on SQLite's busy handler.
+#[tokio::test]
+async fn reads_see_writes_and_sqlite_readers_refuse_writes() {
+    let test_db = TestDb::new();
+    let db = db::connect(&test_db.url).await.expect("connect + migrate");
+    sqlx::query("CREATE TABLE probe (v BIGINT NOT NULL)")
+        .execute(db.writer())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO probe (v) VALUES (1)")
+        .execute(db.writer())
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM probe")
+        .fetch_one(db.reader())
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+    assert_eq!(n, 1);
+
+    let through_reader = sqlx::query("INSERT INTO probe (v) VALUES (2)")
+        .execute(db.reader())
+        .await;
+    match db.backend() {
+        db::Backend::Sqlite => {
+            let err = through_reader
+                .expect_err("a read connection wrote")
+                .to_string();
+            assert!(err.contains("readonly"), "{err}");
+        }
+        // One pool serves both on PostgreSQL.
+        db::Backend::Postgres => {
+            through_reader.expect("PostgreSQL reader is the writer pool");
+        }
+    }
+    db.close().await;
 }

@@ -37,7 +37,7 @@ async fn paid_order(app: &TestApp, card_token: &str) -> Paid {
         "SELECT id, status, stripe_charge_id, fee_minor FROM order_parts WHERE order_id = $1",
     )
     .bind(&order)
-    .fetch_one(&app.db)
+    .fetch_one(app.db.writer())
     .await
     .unwrap();
     assert_eq!(row.get::<String, _>("status"), "paid");
@@ -88,7 +88,7 @@ async fn refund_rows(app: &TestApp, part: &str) -> Vec<(String, String, i64, i64
          FROM refunds WHERE part_id = $1 ORDER BY created_at, id",
     )
     .bind(part)
-    .fetch_all(&app.db)
+    .fetch_all(app.db.writer())
     .await
     .unwrap()
     .iter()
@@ -108,14 +108,18 @@ async fn refund_rows(app: &TestApp, part: &str) -> Vec<(String, String, i64, i64
 async fn refunded_minor(app: &TestApp, part: &str) -> i64 {
     sqlx::query("SELECT refunded_minor FROM order_parts WHERE id = $1")
         .bind(part)
-        .fetch_one(&app.db)
+        .fetch_one(app.db.writer())
         .await
         .unwrap()
         .get("refunded_minor")
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql).fetch_one(&app.db).await.unwrap().get("n")
+    sqlx::query(sql)
+        .fetch_one(app.db.writer())
+        .await
+        .unwrap()
+        .get("n")
 }
 
 async fn fee_of(app: &TestApp, charge: &str) -> Value {
@@ -299,7 +303,7 @@ async fn partial_second_partial_and_final_refunds_with_and_without_the_fee_match
              AND dedupe_key LIKE 'mail:refund:%' AND dedupe_key LIKE $1",
         )
         .bind(format!("%:refund_issued:{}", to.to_lowercase()))
-        .fetch_one(&app.db)
+        .fetch_one(app.db.writer())
         .await
         .unwrap()
         .get::<i64, _>("n");
@@ -443,7 +447,7 @@ async fn a_refund_that_fails_later_gives_the_amount_back_and_alerts_admins() {
     let reason: Option<String> =
         sqlx::query("SELECT failure_reason FROM refunds WHERE part_id = $1")
             .bind(&paid.part)
-            .fetch_one(&app.db)
+            .fetch_one(app.db.writer())
             .await
             .unwrap()
             .get("failure_reason");

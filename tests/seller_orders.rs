@@ -59,7 +59,7 @@ async fn part_row(app: &TestApp, part: &str) -> PartRow {
          FROM order_parts WHERE id = $1",
     )
     .bind(part)
-    .fetch_one(&app.db)
+    .fetch_one(app.db.writer())
     .await
     .unwrap();
     PartRow {
@@ -99,7 +99,7 @@ async fn mails(app: &TestApp, prefix: &str, to: &str) -> usize {
     let rows =
         sqlx::query("SELECT payload FROM jobs WHERE kind = 'send_email' AND dedupe_key LIKE $1")
             .bind(format!("{prefix}%"))
-            .fetch_all(&app.db)
+            .fetch_all(app.db.writer())
             .await
             .unwrap();
     rows.iter()
@@ -192,7 +192,7 @@ async fn mark_shipped_sets_the_date_once() {
     let first = part_row(&app, &part).await.shipped_at.expect("shipped");
     sqlx::query("UPDATE order_parts SET shipped_at = shipped_at - 3600 WHERE id = $1")
         .bind(&part)
-        .execute(&app.db)
+        .execute(app.db.writer())
         .await
         .unwrap();
     let res = owner
@@ -237,7 +237,7 @@ async fn filters_narrow_the_list_and_pages_continue_after_the_cursor() {
         .bind(refunded)
         .bind(dispute)
         .bind(part)
-        .execute(&app.db)
+        .execute(app.db.writer())
         .await
         .unwrap();
     }
@@ -281,7 +281,7 @@ async fn filters_narrow_the_list_and_pages_continue_after_the_cursor() {
              ORDER BY created_at DESC, id DESC LIMIT 1",
         )
         .bind(&handle.user_id)
-        .fetch_one(&app.db)
+        .fetch_one(app.db.writer())
         .await
         .unwrap();
         (r.get("created_at"), r.get("id"))
@@ -504,7 +504,7 @@ async fn the_sweep_cancels_authorizations_older_than_the_keep_time_and_tells_the
     sqlx::query("UPDATE order_parts SET authorized_at = authorized_at - $1 WHERE id = $2")
         .bind(keep + 60)
         .bind(&old)
-        .execute(&app.db)
+        .execute(app.db.writer())
         .await
         .unwrap();
 
@@ -531,7 +531,7 @@ async fn the_sweep_cancels_authorizations_older_than_the_keep_time_and_tells_the
     let payload: String =
         sqlx::query("SELECT payload FROM jobs WHERE kind = 'send_email' AND dedupe_key LIKE $1")
             .bind(format!("canceled:{old}:%"))
-            .fetch_one(&app.db)
+            .fetch_one(app.db.writer())
             .await
             .unwrap()
             .get("payload");
@@ -550,7 +550,7 @@ async fn adding_a_card_says_what_stripe_refused() {
     )
     .bind(&buyer_id)
     .bind("cus_missing0000000000")
-    .execute(&app.db)
+    .execute(app.db.writer())
     .await
     .unwrap();
     let res = app.post_form("/cards/add", &[]).await;

@@ -346,7 +346,7 @@ async fn the_storefront_shows_a_sellers_edit_at_once_and_other_changes_within_th
     // A change this instance did not make (another instance's): seen once the entry expires.
     sqlx::query("UPDATE products SET title = 'Linen apron, dyed' WHERE id = $1")
         .bind(&id)
-        .execute(&app.db)
+        .execute(app.db.writer())
         .await
         .unwrap();
     let (_, html) = app.get_html(&page).await;

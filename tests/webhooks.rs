@@ -562,7 +562,7 @@ async fn part_status(app: &common::TestApp, part: &str) -> String {
     use sqlx::Row;
     sqlx::query("SELECT status FROM order_parts WHERE id = $1")
         .bind(part)
-        .fetch_one(&app.db)
+        .fetch_one(app.db.writer())
         .await
         .unwrap()
         .get("status")
@@ -588,7 +588,7 @@ async fn paid_at_the_bank_only(
          WHERE i.product_id = $1",
     )
     .bind(&item)
-    .fetch_one(&app.db)
+    .fetch_one(app.db.writer())
     .await
     .unwrap()
     .get("id");
@@ -717,7 +717,7 @@ async fn deliveries_off_during_a_checkout_reconciliation_brings_the_order_to_pai
         sqlx::query(
             "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'send_email' AND dedupe_key LIKE 'mail:%:order_receipt:%'",
         )
-        .fetch_one(&app.db)
+        .fetch_one(app.db.writer())
         .await
         .unwrap()
         .get("n")
@@ -874,7 +874,7 @@ async fn a_card_saved_on_the_hosted_page_is_kept_when_the_buyer_never_comes_back
     assert_eq!(app.get(&path).await.status(), 303);
     let count = || async {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM saved_cards WHERE removed_at IS NULL")
-            .fetch_one(&app.db)
+            .fetch_one(app.db.writer())
             .await
             .unwrap()
             .get("n");

@@ -121,9 +121,10 @@ async fn parts_for(state: &AppState, lines: &[CartLine]) -> Result<Vec<NewPart>,
             // The admin's per-seller override, resolved by the one fee rule (db::seller_fees).
             let seller = crate::domain::UserId::try_from(line.seller_id.clone())
                 .map_err(|e| CheckoutError::Unavailable(e.to_string()))?;
-            let fee = crate::db::seller_fees::fee_for(&state.db, &seller, state.platform_fee)
-                .await?
-                .unwrap_or(state.platform_fee);
+            let fee =
+                crate::db::seller_fees::fee_for(state.db.reader(), &seller, state.platform_fee)
+                    .await?
+                    .unwrap_or(state.platform_fee);
             groups.insert(
                 key.clone(),
                 NewPart {

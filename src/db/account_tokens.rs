@@ -69,7 +69,7 @@ pub async fn peek(
     .bind(token_hash)
     .bind(purpose.as_str())
     .bind(now)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     user_of(row)
 }
@@ -119,7 +119,7 @@ pub async fn prune_before(db: &Db, before: i64) -> Result<u64, DbError> {
         "DELETE FROM account_tokens WHERE expires_at <= $1 OR (used_at IS NOT NULL AND used_at <= $1)",
     )
     .bind(before)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(done.rows_affected())
 }

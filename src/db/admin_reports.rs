@@ -61,7 +61,7 @@ pub async fn sales_totals(db: &Db, from: i64, to: i64) -> Result<Vec<SalesTotals
     ))
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| -> Result<SalesTotals, DbError> {
@@ -96,7 +96,7 @@ pub async fn daily_sales(db: &Db, from: i64, to: i64) -> Result<Vec<DailySales>,
     ))
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| -> Result<DailySales, DbError> {
@@ -123,7 +123,7 @@ pub async fn fee_refunds(db: &Db, from: i64, to: i64) -> Result<Vec<Money>, DbEr
     .bind(PLATFORM)
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| -> Result<Money, DbError> {
@@ -144,7 +144,7 @@ pub async fn open_disputes(db: &Db) -> Result<i64, DbError> {
         "SELECT COUNT(*) AS n FROM order_parts WHERE dispute_status IN ({})",
         list.join(", ")
     ))
-    .fetch_one(db)
+    .fetch_one(db.reader())
     .await?;
     Ok(row.try_get("n")?)
 }
@@ -177,7 +177,7 @@ pub async fn seller_days(db: &Db, from: i64, to: i64) -> Result<Vec<SellerDay>, 
     ))
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     let refunds = sqlx::query(
         "SELECT l.occurred_at / 86400 AS d, a.seller_id AS seller_id, s.display_name AS name,
@@ -196,7 +196,7 @@ pub async fn seller_days(db: &Db, from: i64, to: i64) -> Result<Vec<SellerDay>, 
     .bind(PLATFORM)
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     let mut out = Vec::with_capacity(charges.len() + refunds.len());
     for r in &charges {

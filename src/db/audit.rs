@@ -158,7 +158,7 @@ pub async fn page(
         .bind(before.map(|c| c.created_at).unwrap_or(0))
         .bind(before.map(|c| c.id.as_str()).unwrap_or(""))
         .bind(limit)
-        .fetch_all(db)
+        .fetch_all(db.reader())
         .await?;
     rows.iter().map(entry_from_row).collect()
 }
@@ -180,7 +180,7 @@ pub async fn for_subject(
         .bind(subject_kind)
         .bind(subject_id)
         .bind(limit)
-        .fetch_all(db)
+        .fetch_all(db.reader())
         .await?;
     rows.iter().map(entry_from_row).collect()
 }

@@ -151,7 +151,7 @@ pub async fn list(db: &Db, q: &Query<'_>) -> Result<(Vec<Listing>, Option<Cursor
         query = query.bind(c.created_at).bind(c.id.clone());
     }
     query = query.bind(q.limit + 1);
-    let rows = query.fetch_all(db).await?;
+    let rows = query.fetch_all(db.reader()).await?;
     let mut items = rows
         .iter()
         .map(listing_from_row)
@@ -176,7 +176,7 @@ pub async fn find_sellable(db: &Db, product_id: &str) -> Result<Option<Listing>,
     );
     let row = sqlx::query(&sql)
         .bind(product_id)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(listing_from_row).transpose()
 }
@@ -189,7 +189,7 @@ pub async fn image_of(db: &Db, product_id: &str) -> Result<Option<(String, Strin
     );
     let row = sqlx::query(&sql)
         .bind(product_id)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     match row {
         Some(r) => {
@@ -208,7 +208,7 @@ pub async fn shop_name(db: &Db, seller_id: &str) -> Result<Option<String>, DbErr
          AND s.disconnected_at IS NULL AND s.suspended_at IS NULL",
     )
     .bind(seller_id)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.map(|r| r.try_get("display_name"))
         .transpose()

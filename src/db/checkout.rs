@@ -52,7 +52,10 @@ pub async fn cart(db: &Db, buyer_id: &str) -> Result<Vec<CartLine>, DbError> {
          JOIN sellers s ON s.user_id = p.seller_id \
          WHERE c.buyer_id = $1 ORDER BY s.display_name, c.added_at, p.id"
     );
-    let rows = sqlx::query(&sql).bind(buyer_id).fetch_all(db).await?;
+    let rows = sqlx::query(&sql)
+        .bind(buyer_id)
+        .fetch_all(db.reader())
+        .await?;
     rows.iter()
         .map(|r| line_from_row(r, r.try_get("quantity")?))
         .collect()
@@ -66,7 +69,11 @@ pub async fn lines_for(db: &Db, items: &[(String, i64)]) -> Result<Vec<CartLine>
     );
     let mut out = Vec::new();
     for (id, qty) in items {
-        if let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(db).await? {
+        if let Some(row) = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(db.reader())
+            .await?
+        {
             out.push(line_from_row(&row, *qty)?);
         }
     }
@@ -92,7 +99,7 @@ pub async fn cart_add(
     .bind(product_id)
     .bind(quantity)
     .bind(now)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -109,7 +116,7 @@ pub async fn cart_set(
             .bind(buyer_id)
             .bind(product_id)
             .bind(quantity)
-            .execute(db)
+            .execute(db.writer())
             .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -118,7 +125,7 @@ pub async fn cart_remove(db: &Db, buyer_id: &str, product_id: &str) -> Result<()
     sqlx::query("DELETE FROM cart_items WHERE buyer_id = $1 AND product_id = $2")
         .bind(buyer_id)
         .bind(product_id)
-        .execute(db)
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -128,7 +135,7 @@ pub async fn cart_quantity(db: &Db, buyer_id: &str, product_id: &str) -> Result<
         sqlx::query("SELECT quantity FROM cart_items WHERE buyer_id = $1 AND product_id = $2")
             .bind(buyer_id)
             .bind(product_id)
-            .fetch_optional(db)
+            .fetch_optional(db.reader())
             .await?;
     Ok(match row {
         Some(r) => r.try_get("quantity")?,
@@ -141,7 +148,7 @@ pub async fn cart_quantity(db: &Db, buyer_id: &str, product_id: &str) -> Result<
 pub async fn platform_customer(db: &Db, buyer_id: &str) -> Result<Option<String>, DbError> {
     let row = sqlx::query("SELECT stripe_customer_id FROM buyer_customers WHERE buyer_id = $1")
         .bind(buyer_id)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     Ok(row.map(|r| r.try_get("stripe_customer_id")).transpose()?)
 }
@@ -160,7 +167,7 @@ pub async fn save_platform_customer(
     .bind(buyer_id)
     .bind(customer_id)
     .bind(now)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     platform_customer(db, buyer_id)
         .await?
@@ -174,7 +181,7 @@ pub async fn buyer_of_platform_customer(
 ) -> Result<Option<String>, DbError> {
     let row = sqlx::query("SELECT buyer_id FROM buyer_customers WHERE stripe_customer_id = $1")
         .bind(customer_id)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     Ok(row.map(|r| r.try_get("buyer_id")).transpose()?)
 }
@@ -189,7 +196,7 @@ pub async fn connected_customer(
     )
     .bind(buyer_id)
     .bind(seller_id)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     Ok(row.map(|r| r.try_get("stripe_customer_id")).transpose()?)
 }
@@ -209,7 +216,7 @@ pub async fn save_connected_customer(
     .bind(seller_id)
     .bind(customer_id)
     .bind(now)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     connected_customer(db, buyer_id, seller_id)
         .await?
@@ -245,7 +252,7 @@ pub async fn cards(db: &Db, buyer_id: &str) -> Result<Vec<SavedCard>, DbError> {
          ORDER BY created_at DESC, id"
     ))
     .bind(buyer_id)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(card_from_row).collect()
 }
@@ -257,7 +264,7 @@ pub async fn card(db: &Db, buyer_id: &str, card_id: &str) -> Result<Option<Saved
     ))
     .bind(card_id)
     .bind(buyer_id)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(card_from_row).transpose()
 }
@@ -287,14 +294,14 @@ pub async fn save_card(
     .bind(exp_month)
     .bind(exp_year)
     .bind(now)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     let row = sqlx::query(
         "SELECT id FROM saved_cards WHERE stripe_payment_method_id = $1 AND buyer_id = $2",
     )
     .bind(payment_method_id)
     .bind(buyer_id)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?
     .ok_or_else(|| corrupt("saved_cards")("card belongs to another buyer".into()))?;
     Ok(row.try_get("id")?)
@@ -312,7 +319,7 @@ pub async fn remove_card(
     .bind(card_id)
     .bind(buyer_id)
     .bind(now)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -327,7 +334,7 @@ pub async fn cloned_card(
     )
     .bind(card_id)
     .bind(seller_id)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     Ok(row
         .map(|r| r.try_get("stripe_payment_method_id"))
@@ -349,7 +356,7 @@ pub async fn save_cloned_card(
     .bind(seller_id)
     .bind(payment_method_id)
     .bind(now)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     cloned_card(db, card_id, seller_id)
         .await?
@@ -481,7 +488,7 @@ pub async fn place_order(
         let row = sqlx::query("SELECT id FROM orders WHERE buyer_id = $1 AND checkout_token = $2")
             .bind(buyer_id)
             .bind(checkout_token)
-            .fetch_one(db)
+            .fetch_one(db.reader())
             .await?;
         let id: String = row.try_get("id")?;
         return Ok(Placed::Existing(
@@ -555,7 +562,7 @@ pub async fn order_by_token(
     let row = sqlx::query("SELECT id FROM orders WHERE buyer_id = $1 AND checkout_token = $2")
         .bind(buyer_id)
         .bind(checkout_token)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     match row {
         Some(r) => {
@@ -633,7 +640,7 @@ fn part_from_row(r: &AnyRow) -> Result<Part, DbError> {
 pub async fn part(db: &Db, part_id: &str) -> Result<Option<Part>, DbError> {
     let row = sqlx::query(&format!("{PART_SELECT} WHERE op.id = $1"))
         .bind(part_id)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(part_from_row).transpose()
 }
@@ -651,7 +658,7 @@ pub async fn part_by_intent(
     ))
     .bind(intent_id)
     .bind(account)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(part_from_row).transpose()
 }
@@ -666,7 +673,7 @@ pub async fn part_of_buyer(
     ))
     .bind(part_id)
     .bind(buyer_id)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(part_from_row).transpose()
 }
@@ -681,7 +688,7 @@ pub async fn part_of_seller(
     ))
     .bind(part_id)
     .bind(seller_id)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(part_from_row).transpose()
 }
@@ -692,7 +699,7 @@ pub async fn parts_of_order(db: &Db, buyer_id: &str, order_id: &str) -> Result<V
     ))
     .bind(order_id)
     .bind(buyer_id)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(part_from_row).collect()
 }
@@ -706,7 +713,7 @@ pub async fn parts_of_buyer(db: &Db, buyer_id: &str, limit: i64) -> Result<Vec<P
     ))
     .bind(buyer_id)
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(part_from_row).collect()
 }
@@ -730,7 +737,7 @@ pub async fn parts_of_seller(
     let rows = sqlx::query(&sql)
         .bind(seller_id)
         .bind(limit)
-        .fetch_all(db)
+        .fetch_all(db.reader())
         .await?;
     rows.iter().map(part_from_row).collect()
 }
@@ -743,7 +750,7 @@ pub async fn stuck_parts(db: &Db, before: i64, limit: i64) -> Result<Vec<String>
     )
     .bind(before)
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| r.try_get("id").map_err(Into::into))
@@ -759,7 +766,7 @@ pub async fn parts_awaiting_intent(db: &Db, limit: i64) -> Result<Vec<String>, D
          ORDER BY updated_at, id LIMIT $1",
     )
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| r.try_get("id").map_err(Into::into))
@@ -778,7 +785,7 @@ pub async fn aging_authorizations(
     )
     .bind(before)
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| r.try_get("id").map_err(Into::into))
@@ -798,7 +805,7 @@ pub async fn items_of_part(db: &Db, part_id: &str) -> Result<Vec<Item>, DbError>
         "SELECT product_id, title, unit_price_minor, quantity FROM order_items WHERE part_id = $1 ORDER BY title",
     )
     .bind(part_id)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -830,7 +837,7 @@ pub async fn events_of_part(db: &Db, part_id: &str) -> Result<Vec<PartEvent>, Db
             id",
     )
     .bind(part_id)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -1082,7 +1089,7 @@ pub async fn mark_shipped(
     .bind(part_id)
     .bind(seller_id)
     .bind(now)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(done.rows_affected() == 1)
 }

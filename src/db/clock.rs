@@ -8,7 +8,7 @@ use super::{Backend, Db, DbError};
 
 /// The backend a pool talks to.
 pub fn backend(db: &Db) -> Backend {
-    Backend::of(db.connect_options().database_url.as_str())
+    db.backend()
 }
 
 /// The backend of one connection (inside a transaction).
@@ -31,6 +31,6 @@ pub fn now_sql(backend: Backend) -> &'static str {
 /// The database server's current time in unix seconds.
 pub async fn now(db: &Db) -> Result<i64, DbError> {
     let sql = format!("SELECT {} AS now", now_sql(backend(db)));
-    let row = sqlx::query(&sql).fetch_one(db).await?;
+    let row = sqlx::query(&sql).fetch_one(db.reader()).await?;
     Ok(row.try_get("now")?)
 }

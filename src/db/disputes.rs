@@ -157,7 +157,7 @@ pub async fn all(db: &Db, limit: i64) -> Result<Vec<DisputeRow>, DbError> {
         "{SELECT} ORDER BY d.stripe_created DESC, d.id DESC LIMIT $1"
     ))
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(from_row).collect()
 }
@@ -167,7 +167,7 @@ pub async fn of_part(db: &Db, part_id: &str) -> Result<Vec<DisputeRow>, DbError>
         "{SELECT} WHERE d.part_id = $1 ORDER BY d.stripe_created DESC, d.id DESC"
     ))
     .bind(part_id)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(from_row).collect()
 }
@@ -179,7 +179,7 @@ pub async fn of_seller(db: &Db, seller_id: &str, limit: i64) -> Result<Vec<Dispu
     ))
     .bind(seller_id)
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(from_row).collect()
 }
@@ -193,7 +193,7 @@ pub async fn one_of_seller(
     let row = sqlx::query(&format!("{SELECT} WHERE d.id = $1 AND d.seller_id = $2"))
         .bind(id)
         .bind(seller_id)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(from_row).transpose()
 }
@@ -237,7 +237,7 @@ pub async fn record_warning(
     .bind(i64::from(actionable))
     .bind(created)
     .bind(now)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -255,7 +255,7 @@ pub async fn warnings(db: &Db, limit: i64) -> Result<Vec<WarningRow>, DbError> {
          ORDER BY w.stripe_created DESC, w.stripe_warning_id DESC LIMIT $1",
     )
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {

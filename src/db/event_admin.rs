@@ -113,7 +113,7 @@ pub async fn page(
     .bind(before.map(|c| c.received_at).unwrap_or(0))
     .bind(before.map(|c| c.id.as_str()).unwrap_or(""))
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(event_from_row).collect()
 }
@@ -121,7 +121,7 @@ pub async fn page(
 /// Every event type stored, for the list's filter.
 pub async fn types(db: &Db) -> Result<Vec<String>, DbError> {
     let rows = sqlx::query("SELECT DISTINCT type FROM webhook_events ORDER BY type")
-        .fetch_all(db)
+        .fetch_all(db.reader())
         .await?;
     rows.iter()
         .map(|r| r.try_get("type").map_err(DbError::from))
@@ -133,7 +133,7 @@ pub async fn status_counts(db: &Db) -> Result<Vec<(String, i64)>, DbError> {
     let rows = sqlx::query(
         "SELECT status, COUNT(*) AS n FROM webhook_events GROUP BY status ORDER BY status",
     )
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| -> Result<(String, i64), DbError> { Ok((r.try_get("status")?, r.try_get("n")?)) })
@@ -146,7 +146,7 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<(EventRow, String)>, DbErr
         "SELECT {COLUMNS}, payload FROM webhook_events WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.map(|r| -> Result<(EventRow, String), DbError> {
         Ok((event_from_row(&r)?, r.try_get("payload")?))
@@ -312,7 +312,7 @@ pub async fn queued_run(db: &Db, run_id: &str) -> Result<Option<Option<String>>,
     )
     .bind(RECONCILE)
     .bind(run_id)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.map(|r| r.try_get("last_error").map_err(DbError::from))
         .transpose()

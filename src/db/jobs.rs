@@ -150,7 +150,7 @@ pub async fn claim(db: &Db, worker: &str, lease_secs: i64) -> Result<Option<Clai
         .bind(lease_secs)
         .bind(worker)
         .bind(&token)
-        .fetch_optional(db)
+        .fetch_optional(db.writer())
         .await?;
     row.as_ref()
         .map(|r| claimed_from_row(r, token.clone()))
@@ -174,7 +174,7 @@ pub async fn extend_lease(
         .bind(lease_secs)
         .bind(id.as_str())
         .bind(token)
-        .execute(db)
+        .execute(db.writer())
         .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -189,7 +189,7 @@ pub async fn complete(db: &Db, id: &JobId, token: &str) -> Result<bool, DbError>
     let done = sqlx::query(&sql)
         .bind(id.as_str())
         .bind(token)
-        .execute(db)
+        .execute(db.writer())
         .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -228,7 +228,7 @@ pub async fn fail(
         .bind(i64::from(permanent))
         .bind(id.as_str())
         .bind(token)
-        .fetch_optional(db)
+        .fetch_optional(db.writer())
         .await?;
     let Some(row) = row else {
         return Ok(FailOutcome::NotHeld);
@@ -252,14 +252,17 @@ pub async fn fail_exhausted(db: &Db) -> Result<u64, DbError> {
          WHERE done_at IS NULL AND failed_at IS NULL AND attempts >= max_attempts
            AND (locked_until IS NULL OR locked_until < {now})"
     );
-    Ok(sqlx::query(&sql).execute(db).await?.rows_affected())
+    Ok(sqlx::query(&sql)
+        .execute(db.writer())
+        .await?
+        .rows_affected())
 }
 
 /// Deletes finished jobs done before `cutoff`; failed and pending ones are kept.
 pub async fn prune_done_before(db: &Db, cutoff: i64) -> Result<u64, DbError> {
     let done = sqlx::query("DELETE FROM jobs WHERE done_at IS NOT NULL AND done_at < $1")
         .bind(cutoff)
-        .execute(db)
+        .execute(db.writer())
         .await?;
     Ok(done.rows_affected())
 }
@@ -305,7 +308,7 @@ pub async fn status(db: &Db, id: &JobId) -> Result<Option<JobStatus>, DbError> {
         "SELECT attempts, done_at, failed_at, run_at, last_error FROM jobs WHERE id = $1",
     )
     .bind(id.as_str())
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(status_from_row).transpose()
 }
@@ -316,7 +319,7 @@ pub async fn status_by_dedupe_key(db: &Db, key: &str) -> Result<Option<JobStatus
         "SELECT attempts, done_at, failed_at, run_at, last_error FROM jobs WHERE dedupe_key = $1",
     )
     .bind(key)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(status_from_row).transpose()
 }
@@ -325,7 +328,7 @@ pub async fn status_by_dedupe_key(db: &Db, key: &str) -> Result<Option<JobStatus
 pub async fn count_pending(db: &Db) -> Result<i64, DbError> {
     let row =
         sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE done_at IS NULL AND failed_at IS NULL")
-            .fetch_one(db)
+            .fetch_one(db.reader())
             .await?;
     Ok(row.try_get("n")?)
 }
@@ -352,7 +355,7 @@ pub async fn counts_by_kind(
          ORDER BY kind",
     )
     .bind(now)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {

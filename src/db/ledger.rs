@@ -47,7 +47,7 @@ pub async fn append(
     .bind(entry.occurred_at)
     .bind(event_id)
     .bind(now)
-    .fetch_optional(db)
+    .fetch_optional(db.writer())
     .await?;
     Ok(row.is_some())
 }
@@ -60,7 +60,7 @@ pub async fn entries_of(db: &Db, account: &str) -> Result<Vec<LedgerEntry>, DbEr
          FROM ledger_entries WHERE account = $1 ORDER BY occurred_at, balance_transaction",
     )
     .bind(account)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {

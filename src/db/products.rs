@@ -104,7 +104,7 @@ pub async fn insert(
     .bind(image.map(|i| i.0))
     .bind(image.map(|i| i.1))
     .bind(now)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(id)
 }
@@ -116,7 +116,7 @@ pub async fn find_owned(db: &Db, seller: &UserId, id: &str) -> Result<Option<Pro
     ))
     .bind(id)
     .bind(seller.as_str())
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(product_from_row).transpose()
 }
@@ -128,7 +128,7 @@ pub async fn list_owned(db: &Db, seller: &UserId) -> Result<Vec<Product>, DbErro
          ORDER BY created_at DESC, id DESC"
     ))
     .bind(seller.as_str())
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(product_from_row).collect()
 }
@@ -159,7 +159,7 @@ pub async fn update_owned(
     .bind(now)
     .bind(id.as_str())
     .bind(seller.as_str())
-    .execute(db)
+    .execute(db.writer())
     .await?;
     super::catalog::invalidate();
     Ok(done.rows_affected() == 1)
@@ -180,7 +180,7 @@ pub async fn set_published(
     .bind(now)
     .bind(id.as_str())
     .bind(seller.as_str())
-    .execute(db)
+    .execute(db.writer())
     .await?;
     super::catalog::invalidate();
     Ok(done.rows_affected() == 1)
@@ -201,7 +201,7 @@ pub async fn soft_delete(
     .bind(now)
     .bind(id.as_str())
     .bind(seller.as_str())
-    .execute(db)
+    .execute(db.writer())
     .await?;
     super::catalog::invalidate();
     Ok(done.rows_affected() == 1)
@@ -211,7 +211,7 @@ pub async fn soft_delete(
 pub async fn image_type_of(db: &Db, file: &str) -> Result<Option<String>, DbError> {
     let row = sqlx::query("SELECT image_type FROM products WHERE image_file = $1 LIMIT 1")
         .bind(file)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     Ok(match row {
         Some(r) => r.try_get("image_type")?,
@@ -226,7 +226,7 @@ pub async fn is_sellable(db: &Db, id: &ProductId) -> Result<bool, DbError> {
          WHERE p.id = $1 AND {SELLABLE}"
     ))
     .bind(id.as_str())
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     Ok(row.is_some())
 }

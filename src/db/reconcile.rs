@@ -9,7 +9,7 @@ use super::{Db, DbError};
 pub async fn cursor(db: &Db, account: &str) -> Result<Option<i64>, DbError> {
     let row = sqlx::query("SELECT created_after FROM reconcile_cursors WHERE account = $1")
         .bind(account)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.map(|r| r.try_get("created_after").map_err(DbError::from))
         .transpose()
@@ -28,7 +28,7 @@ pub async fn advance_cursor(db: &Db, account: &str, to: i64, now: i64) -> Result
     .bind(account)
     .bind(to)
     .bind(now)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -61,7 +61,7 @@ pub async fn start_run(db: &Db, id: &str, now: i64) -> Result<(), DbError> {
     sqlx::query("INSERT INTO reconcile_runs (id, status, started_at) VALUES ($1, 'running', $2)")
         .bind(id)
         .bind(now)
-        .execute(db)
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -82,7 +82,7 @@ pub async fn update_run(db: &Db, id: &str, c: &RunCounts) -> Result<(), DbError>
     .bind(c.payments_checked)
     .bind(c.payments_settled)
     .bind(id)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -96,7 +96,7 @@ pub async fn finish_run(db: &Db, id: &str, error: Option<&str>, now: i64) -> Res
     .bind(error)
     .bind(now)
     .bind(id)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -124,7 +124,7 @@ fn run_from_row(r: &AnyRow) -> Result<Run, DbError> {
 pub async fn get_run(db: &Db, id: &str) -> Result<Option<Run>, DbError> {
     let row = sqlx::query("SELECT * FROM reconcile_runs WHERE id = $1")
         .bind(id)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(run_from_row).transpose()
 }
@@ -133,7 +133,7 @@ pub async fn get_run(db: &Db, id: &str) -> Result<Option<Run>, DbError> {
 pub async fn recent_runs(db: &Db, limit: i64) -> Result<Vec<Run>, DbError> {
     let rows = sqlx::query("SELECT * FROM reconcile_runs ORDER BY started_at DESC, id LIMIT $1")
         .bind(limit)
-        .fetch_all(db)
+        .fetch_all(db.reader())
         .await?;
     rows.iter().map(run_from_row).collect()
 }

@@ -91,7 +91,7 @@ fn part_from_row(r: &AnyRow) -> Result<PartMoney, DbError> {
 pub async fn part(db: &Db, part_id: &str) -> Result<Option<PartMoney>, DbError> {
     let row = sqlx::query(&format!("{PART_SELECT} WHERE op.id = $1"))
         .bind(part_id)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(part_from_row).transpose()
 }
@@ -107,7 +107,7 @@ pub async fn part_by_charge(
     ))
     .bind(charge)
     .bind(account)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(part_from_row).transpose()
 }
@@ -226,7 +226,7 @@ pub async fn search(
         .bind(after.map(|c| c.created_at).unwrap_or(0))
         .bind(after.map(|c| c.id.clone()).unwrap_or_default())
         .bind(limit)
-        .fetch_all(db)
+        .fetch_all(db.reader())
         .await?;
     rows.iter().map(part_from_row).collect()
 }
@@ -316,7 +316,7 @@ pub async fn of_part(db: &Db, part_id: &str) -> Result<Vec<RefundRow>, DbError> 
         "{REFUND_SELECT} WHERE r.part_id = $1 ORDER BY r.created_at, r.id"
     ))
     .bind(part_id)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(refund_from_row).collect()
 }
@@ -334,7 +334,7 @@ pub async fn of_buyer_order(
     ))
     .bind(order_id)
     .bind(buyer_id)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(refund_from_row).collect()
 }
@@ -342,7 +342,7 @@ pub async fn of_buyer_order(
 pub async fn find(db: &Db, id: &str) -> Result<Option<RefundRow>, DbError> {
     let row = sqlx::query(&format!("{REFUND_SELECT} WHERE r.id = $1"))
         .bind(id)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(refund_from_row).transpose()
 }
@@ -359,7 +359,7 @@ pub async fn find_for_stripe(
     ))
     .bind(stripe_refund_id)
     .bind(our_id.unwrap_or(""))
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(refund_from_row).transpose()
 }
@@ -648,7 +648,7 @@ pub async fn queue_mails(db: &Db, mails: &Mails, now: i64) -> Result<(), DbError
 /// Every administrator's email address (refund failures and disputes alert them).
 pub async fn admin_emails(db: &Db) -> Result<Vec<String>, DbError> {
     let rows = sqlx::query("SELECT email FROM users WHERE role = 'admin' ORDER BY email")
-        .fetch_all(db)
+        .fetch_all(db.reader())
         .await?;
     rows.iter()
         .map(|r| r.try_get("email").map_err(Into::into))
@@ -676,7 +676,7 @@ pub async fn events_about(
     for id in object_ids {
         q = q.bind(id.clone());
     }
-    let rows = q.bind(limit).fetch_all(db).await?;
+    let rows = q.bind(limit).fetch_all(db.reader()).await?;
     rows.iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("type")?, r.try_get("created")?)))
         .collect()

@@ -160,7 +160,7 @@ pub async fn list(
         .bind(after.map(|c| c.created_at).unwrap_or(0))
         .bind(after.map(|c| c.user_id.as_str()).unwrap_or(""))
         .bind(limit)
-        .fetch_all(db)
+        .fetch_all(db.reader())
         .await?;
     rows.iter().map(seller_from_row).collect()
 }
@@ -175,7 +175,7 @@ pub async fn state_counts(db: &Db) -> Result<StateCounts, DbError> {
     let rows = sqlx::query(
         "SELECT account_state, COUNT(*) AS n FROM sellers GROUP BY account_state ORDER BY account_state",
     )
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     let by_state = rows
         .iter()
@@ -183,7 +183,7 @@ pub async fn state_counts(db: &Db) -> Result<StateCounts, DbError> {
         .collect::<Result<Vec<_>, DbError>>()?;
     let suspended: i64 =
         sqlx::query("SELECT COUNT(*) AS n FROM sellers WHERE suspended_at IS NOT NULL")
-            .fetch_one(db)
+            .fetch_one(db.reader())
             .await?
             .try_get("n")?;
     Ok(StateCounts {
@@ -198,7 +198,7 @@ pub async fn find(db: &Db, seller: &UserId) -> Result<Option<SellerRow>, DbError
     );
     let row = sqlx::query(&sql)
         .bind(seller.as_str())
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(seller_from_row).transpose()
 }
@@ -218,14 +218,14 @@ pub async fn product_counts(db: &Db, seller: &UserId) -> Result<ProductCounts, D
          FROM products WHERE seller_id = $1 AND deleted_at IS NULL",
     )
     .bind(seller.as_str())
-    .fetch_one(db)
+    .fetch_one(db.reader())
     .await?;
     let sellable: i64 = sqlx::query(&format!(
         "SELECT COUNT(*) AS n FROM products p JOIN sellers s ON s.user_id = p.seller_id
          WHERE p.seller_id = $1 AND {SELLABLE}"
     ))
     .bind(seller.as_str())
-    .fetch_one(db)
+    .fetch_one(db.reader())
     .await?
     .try_get("n")?;
     Ok(ProductCounts {

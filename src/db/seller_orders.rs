@@ -179,7 +179,7 @@ pub async fn list(
         .bind(after.map(|c| c.created_at).unwrap_or(0))
         .bind(after.map(|c| c.id.as_str()).unwrap_or(""))
         .bind(limit)
-        .fetch_all(db)
+        .fetch_all(db.reader())
         .await?;
     rows.iter().map(order_from_row).collect()
 }
@@ -193,7 +193,7 @@ pub async fn find(db: &Db, seller: &UserId, part_id: &str) -> Result<Option<Sell
     let row = sqlx::query(&sql)
         .bind(part_id)
         .bind(seller.as_str())
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(order_from_row).transpose()
 }
@@ -229,7 +229,7 @@ pub async fn daily_totals(
     )
     .bind(seller.as_str())
     .bind(since_day.saturating_mul(86_400))
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {

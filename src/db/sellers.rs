@@ -75,7 +75,7 @@ fn seller_from_row(row: &AnyRow) -> Result<SellerRow, DbError> {
 pub async fn find(db: &Db, user_id: &UserId) -> Result<Option<SellerRow>, DbError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM sellers WHERE user_id = $1"))
         .bind(user_id.as_str())
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(seller_from_row).transpose()
 }
@@ -88,7 +88,7 @@ pub async fn find_by_account(
         "SELECT {COLUMNS} FROM sellers WHERE stripe_account_id = $1"
     ))
     .bind(stripe_account_id)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(seller_from_row).transpose()
 }
@@ -109,7 +109,7 @@ pub async fn set_account_if_none(
     .bind(stripe_account_id)
     .bind(account_type)
     .bind(user_id.as_str())
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -30,7 +30,7 @@ pub async fn reserve(
     .bind(now)
     .bind(now - window)
     .bind(max)
-    .fetch_optional(db)
+    .fetch_optional(db.writer())
     .await?;
     Ok(row.map(|r| r.try_get("window_start")).transpose()?)
 }
@@ -39,7 +39,7 @@ pub async fn reserve(
 pub async fn window_start(db: &Db, bucket: &str) -> Result<Option<i64>, DbError> {
     let row = sqlx::query("SELECT window_start FROM throttle_buckets WHERE bucket = $1")
         .bind(bucket)
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     Ok(row.map(|r| r.try_get("window_start")).transpose()?)
 }
@@ -52,7 +52,7 @@ pub async fn release(db: &Db, bucket: &str, window_start: i64) -> Result<(), DbE
     )
     .bind(bucket)
     .bind(window_start)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -62,7 +62,7 @@ pub async fn release(db: &Db, bucket: &str, window_start: i64) -> Result<(), DbE
 pub async fn clear(db: &Db, bucket: &str) -> Result<i64, DbError> {
     let row = sqlx::query("DELETE FROM throttle_buckets WHERE bucket = $1 RETURNING attempts")
         .bind(bucket)
-        .fetch_optional(db)
+        .fetch_optional(db.writer())
         .await?;
     Ok(row.map(|r| r.try_get("attempts")).transpose()?.unwrap_or(0))
 }
@@ -76,7 +76,7 @@ pub async fn release_up_to(db: &Db, bucket: &str, n: i64) -> Result<(), DbError>
     )
     .bind(bucket)
     .bind(n)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -85,7 +85,7 @@ pub async fn release_up_to(db: &Db, bucket: &str, n: i64) -> Result<(), DbError>
 pub async fn prune_before(db: &Db, before: i64) -> Result<u64, DbError> {
     let done = sqlx::query("DELETE FROM throttle_buckets WHERE window_start <= $1")
         .bind(before)
-        .execute(db)
+        .execute(db.writer())
         .await?;
     Ok(done.rows_affected())
 }

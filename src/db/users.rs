@@ -85,7 +85,7 @@ pub async fn insert(
 pub async fn find_by_id(db: &Db, id: &UserId) -> Result<Option<User>, DbError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
         .bind(id.as_str())
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(user_from_row).transpose()
 }
@@ -102,7 +102,7 @@ pub async fn find_by_id_in(conn: &mut AnyConnection, id: &UserId) -> Result<Opti
 pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<User>, DbError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
         .bind(email.as_str())
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(user_from_row).transpose()
 }
@@ -147,7 +147,7 @@ pub async fn bump_session_epoch(db: &Db, id: &UserId) -> Result<Option<i64>, DbE
         "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
     )
     .bind(id.as_str())
-    .fetch_optional(db)
+    .fetch_optional(db.writer())
     .await?;
     Ok(row.map(|r| r.try_get("session_epoch")).transpose()?)
 }
@@ -156,7 +156,7 @@ pub async fn bump_session_epoch(db: &Db, id: &UserId) -> Result<Option<i64>, DbE
 pub async fn password_hash(db: &Db, id: &UserId) -> Result<Option<String>, DbError> {
     let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
         .bind(id.as_str())
-        .fetch_optional(db)
+        .fetch_optional(db.reader())
         .await?;
     Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
 }
@@ -166,7 +166,7 @@ pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Crede
         "SELECT {COLUMNS}, password_hash FROM users WHERE email = $1"
     ))
     .bind(email.as_str())
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     match row {
         Some(row) => Ok(Some(Credentials {
@@ -193,7 +193,7 @@ pub async fn list(db: &Db, limit: i64) -> Result<Vec<User>, DbError> {
         "SELECT {COLUMNS} FROM users ORDER BY created_at DESC, id LIMIT $1"
     ))
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(user_from_row).collect()
 }
@@ -206,7 +206,7 @@ pub struct RoleCounts {
 
 pub async fn count_by_role(db: &Db) -> Result<RoleCounts, DbError> {
     let rows = sqlx::query("SELECT role, COUNT(*) AS n FROM users GROUP BY role")
-        .fetch_all(db)
+        .fetch_all(db.reader())
         .await?;
     let mut counts = RoleCounts {
         buyers: 0,

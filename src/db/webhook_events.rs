@@ -87,7 +87,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<StoredEvent>, DbError> {
         "SELECT {COLUMNS} FROM webhook_events WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(from_row).transpose()
 }
@@ -98,7 +98,7 @@ pub async fn list_recent(db: &Db, limit: i64) -> Result<Vec<StoredEvent>, DbErro
         "SELECT {COLUMNS} FROM webhook_events ORDER BY received_at DESC, id LIMIT $1"
     ))
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(from_row).collect()
 }
@@ -110,14 +110,14 @@ pub async fn list_failed(db: &Db, limit: i64) -> Result<Vec<StoredEvent>, DbErro
          ORDER BY received_at DESC, id LIMIT $1"
     ))
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(from_row).collect()
 }
 
 pub async fn count(db: &Db) -> Result<i64, DbError> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM webhook_events")
-        .fetch_one(db)
+        .fetch_one(db.reader())
         .await?;
     Ok(row.try_get("n")?)
 }
@@ -125,7 +125,7 @@ pub async fn count(db: &Db) -> Result<i64, DbError> {
 pub async fn count_by_status(db: &Db, status: &str) -> Result<i64, DbError> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM webhook_events WHERE status = $1")
         .bind(status)
-        .fetch_one(db)
+        .fetch_one(db.reader())
         .await?;
     Ok(row.try_get("n")?)
 }
@@ -148,7 +148,7 @@ pub async fn mark_processed(
     .bind(outcome)
     .bind(now)
     .bind(id)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -164,7 +164,7 @@ pub async fn record_failure(db: &Db, id: &str, error: &str, parked: bool) -> Res
     .bind(error)
     .bind(i64::from(parked))
     .bind(id)
-    .execute(db)
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -176,7 +176,7 @@ pub async fn known_accounts(db: &Db) -> Result<Vec<String>, DbError> {
          UNION SELECT stripe_account_id AS account FROM sellers WHERE stripe_account_id IS NOT NULL
          UNION SELECT account FROM ledger_entries WHERE account <> 'platform'",
     )
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await?;
     let mut accounts: Vec<String> = rows
         .iter()

@@ -13,7 +13,7 @@ use super::TestApp;
 pub async fn user_id(db: &Db, email: &str) -> UserId {
     let id: String = sqlx::query("SELECT id FROM users WHERE email = $1")
         .bind(email)
-        .fetch_one(db)
+        .fetch_one(db.writer())
         .await
         .expect("user exists")
         .try_get("id")
@@ -33,7 +33,7 @@ pub async fn insert_seller(db: &Db, name: &str, state: &str, created_at: i64) ->
     .bind(id.as_str())
     .bind(&email)
     .bind(created_at)
-    .execute(db)
+    .execute(db.writer())
     .await
     .expect("insert user");
     sqlx::query(
@@ -44,7 +44,7 @@ pub async fn insert_seller(db: &Db, name: &str, state: &str, created_at: i64) ->
     .bind(name)
     .bind(state)
     .bind(created_at)
-    .execute(db)
+    .execute(db.writer())
     .await
     .expect("insert seller");
     id
@@ -63,7 +63,7 @@ pub async fn open_shop(db: &Db, seller: &UserId, n: usize) -> Vec<ProductId> {
     .bind(r#"{"currently_due":[],"eventually_due":[],"past_due":[],"pending_verification":[]}"#)
     .bind(1_800_000_000_i64)
     .bind(seller.as_str())
-    .execute(db)
+    .execute(db.writer())
     .await
     .expect("open shop");
     let mut ids = Vec::new();
@@ -78,7 +78,7 @@ pub async fn open_shop(db: &Db, seller: &UserId, n: usize) -> Vec<ProductId> {
         .bind(seller.as_str())
         .bind(format!("Product {i}"))
         .bind(1_800_000_000_i64 + i as i64)
-        .execute(db)
+        .execute(db.writer())
         .await
         .expect("insert product");
         ids.push(id);
@@ -96,7 +96,7 @@ pub async fn sellable_products(db: &Db, seller: &UserId) -> Vec<String> {
     );
     sqlx::query(&sql)
         .bind(seller.as_str())
-        .fetch_all(db)
+        .fetch_all(db.writer())
         .await
         .unwrap()
         .iter()
@@ -106,7 +106,7 @@ pub async fn sellable_products(db: &Db, seller: &UserId) -> Vec<String> {
 
 pub async fn audit_count(db: &Db) -> i64 {
     sqlx::query("SELECT COUNT(*) AS n FROM audit_log")
-        .fetch_one(db)
+        .fetch_one(db.writer())
         .await
         .unwrap()
         .try_get("n")
@@ -119,7 +119,7 @@ pub async fn seller_columns(db: &Db, seller: &UserId) -> (Option<i64>, Option<i6
         "SELECT suspended_at, fee_bps, fee_fixed_minor FROM sellers WHERE user_id = $1",
     )
     .bind(seller.as_str())
-    .fetch_one(db)
+    .fetch_one(db.writer())
     .await
     .unwrap();
     (

@@ -71,7 +71,7 @@ impl TestApp {
         sqlx::query("UPDATE sellers SET display_name = $1 WHERE user_id = $2")
             .bind(name)
             .bind(&user_id)
-            .execute(&self.db)
+            .execute(self.db.writer())
             .await
             .unwrap();
         marketplace::db::catalog::invalidate();
@@ -105,7 +105,7 @@ impl TestApp {
         .bind(currency)
         .bind(stock)
         .bind(now)
-        .execute(&self.db)
+        .execute(self.db.writer())
         .await
         .unwrap();
         marketplace::db::catalog::invalidate();
@@ -116,7 +116,7 @@ impl TestApp {
         use sqlx::Row;
         sqlx::query("SELECT stock FROM products WHERE id = $1")
             .bind(product)
-            .fetch_one(&self.db)
+            .fetch_one(self.db.writer())
             .await
             .unwrap()
             .try_get("stock")
@@ -216,7 +216,7 @@ impl TestApp {
         use sqlx::Row;
         sqlx::query("SELECT id, status, stripe_payment_intent_id, fee_minor FROM order_parts WHERE order_id = $1 ORDER BY amount_minor")
             .bind(order_id)
-            .fetch_all(&self.db)
+            .fetch_all(self.db.writer())
             .await
             .unwrap()
             .iter()
