@@ -50,6 +50,54 @@ pub fn list_objects(
     url: &str,
     filter: impl Fn(&Obj) -> bool,
 ) -> ApiResult<Value> {
+    list_among(
+        ctx,
+        owner,
+        p,
+        kind,
+        ctx.st.ids_of(owner, kind),
+        url,
+        &filter,
+    )
+}
+
+/// A filter on one of the store's indexed references ([`crate::store::REFERENCES`]): the
+/// objects whose `field` names `value`.
+pub struct ByRef<'a> {
+    pub field: &'static str,
+    pub value: &'a str,
+}
+
+/// [`list_objects`] narrowed, when `by` is given, to the objects that name `by.value` in
+/// `by.field`: it reads only those, however many other objects of `kind` the account holds.
+pub fn list_objects_by_ref(
+    ctx: &Ctx,
+    owner: &str,
+    p: &Params,
+    kind: &str,
+    by: Option<ByRef<'_>>,
+    url: &str,
+    filter: impl Fn(&Obj) -> bool,
+) -> ApiResult<Value> {
+    let Some(by) = by else {
+        return list_objects(ctx, owner, p, kind, url, filter);
+    };
+    let ids = ctx.st.ids_by_ref(owner, kind, by.field, by.value);
+    // The index may hold a stray candidate (see `ids_by_ref`).
+    let filter =
+        |o: &Obj| o.owner == owner && o.kind == kind && o.json[by.field] == by.value && filter(o);
+    list_among(ctx, owner, p, kind, ids, url, &filter)
+}
+
+fn list_among(
+    ctx: &Ctx,
+    owner: &str,
+    p: &Params,
+    kind: &str,
+    ids: &[std::sync::Arc<str>],
+    url: &str,
+    filter: &dyn Fn(&Obj) -> bool,
+) -> ApiResult<Value> {
     let limit = p.i64("limit")?.unwrap_or(10);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::invalid(format!(
@@ -67,9 +115,10 @@ pub fn list_objects(
         kind,
         p,
         limit,
-        ids: ctx.st.ids_of(owner, kind),
+        ids,
         matches: &matches,
     };
+    // `ids` is `ids_of(owner, kind)` or a subsequence of it, so the same order holds.
     let (page, has_more) = if ctx.st.ids_in_created_order(owner, kind) {
         q.walk_page()?
     } else {

@@ -199,6 +199,137 @@ async fn direct_charge_fee_and_proportional_fee_refunds() {
     api.stop().await;
 }
 
+/// Ids in a list page, newest first.
+fn ids(list: &Resp) -> Vec<String> {
+    assert_eq!(list.status, 200, "{}", list.body);
+    list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Lists filtered by the object they refer to (a charge's balance transaction, a payment's
+/// refunds, a charge's fee) find exactly that object's among many, page through them, and never
+/// show another account's.
+#[tokio::test]
+async fn lists_filtered_by_a_referenced_object_find_exactly_its_objects() {
+    let api = start().await;
+    let acct = api.onboarded_account().await;
+    let other = api.onboarded_account().await;
+    let mut payments = Vec::new();
+    for amount in ["1000", "2000", "3000"] {
+        // A clone without a Customer is good for one payment.
+        let (_cus, pm) = card_on(&api, &acct, "pm_card_visa").await;
+        let pi = api
+            .post_on(
+                &acct,
+                "/v1/payment_intents",
+                &[
+                    ("amount", amount),
+                    ("currency", "usd"),
+                    ("payment_method", &pm),
+                    ("application_fee_amount", "100"),
+                    ("confirm", "true"),
+                    ("expand[]", "latest_charge"),
+                ],
+            )
+            .await;
+        assert_eq!(pi.status, 200, "{}", pi.body);
+        let charge = &pi.body["latest_charge"];
+        payments.push((
+            pi.id(),
+            charge["id"].as_str().unwrap().to_string(),
+            charge["balance_transaction"].as_str().unwrap().to_string(),
+            charge["application_fee"].as_str().unwrap().to_string(),
+        ));
+    }
+    let (pi, charge, txn, fee) = payments[1].clone();
+
+    let by_source = api
+        .get_on(&acct, "/v1/balance_transactions", &[("source", &charge)])
+        .await;
+    assert_eq!(ids(&by_source), [txn.clone()]);
+    assert_eq!(by_source.body["has_more"], false);
+    let charges = api
+        .get_on(&acct, "/v1/charges", &[("payment_intent", &pi)])
+        .await;
+    assert_eq!(ids(&charges), [charge.clone()]);
+    let fees = api
+        .get("/v1/application_fees", &[("charge", &charge)])
+        .await;
+    assert_eq!(ids(&fees), [fee.clone()]);
+    let fee_txns = api
+        .get("/v1/balance_transactions", &[("source", &fee)])
+        .await;
+    assert_eq!(ids(&fee_txns).len(), 1);
+
+    // Two refunds of the second payment, one of the third: paged by charge, one at a time.
+    let mut refunds = Vec::new();
+    for (target, amount) in [(&charge, "100"), (&payments[2].1, "100"), (&charge, "200")] {
+        let r = api
+            .post_on(
+                &acct,
+                "/v1/refunds",
+                &[("charge", target), ("amount", amount)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        refunds.push(r.id());
+    }
+    let newest = api
+        .get_on(&acct, "/v1/refunds", &[("charge", &charge), ("limit", "1")])
+        .await;
+    assert_eq!(ids(&newest), [refunds[2].clone()]);
+    assert_eq!(newest.body["has_more"], true);
+    let older = api
+        .get_on(
+            &acct,
+            "/v1/refunds",
+            &[
+                ("charge", &charge),
+                ("limit", "1"),
+                ("starting_after", &refunds[2]),
+            ],
+        )
+        .await;
+    assert_eq!(ids(&older), [refunds[0].clone()]);
+    assert_eq!(older.body["has_more"], false);
+    let by_payment = api
+        .get_on(&acct, "/v1/refunds", &[("payment_intent", &pi)])
+        .await;
+    assert_eq!(ids(&by_payment), [refunds[2].clone(), refunds[0].clone()]);
+    // A refund of another charge is not a cursor of this list.
+    let wrong_cursor = api
+        .get_on(
+            &acct,
+            "/v1/refunds",
+            &[("charge", &charge), ("starting_after", &refunds[1])],
+        )
+        .await;
+    assert_eq!(wrong_cursor.status, 404, "{}", wrong_cursor.body);
+    let refund_txn = api
+        .get_on(
+            &acct,
+            "/v1/balance_transactions",
+            &[("source", &refunds[1])],
+        )
+        .await;
+    assert_eq!(ids(&refund_txn).len(), 1);
+
+    // Another account sees none of them.
+    for (path, key, value) in [
+        ("/v1/balance_transactions", "source", &charge),
+        ("/v1/refunds", "charge", &charge),
+        ("/v1/charges", "payment_intent", &pi),
+    ] {
+        let seen = api.get_on(&other, path, &[(key, value)]).await;
+        assert!(ids(&seen).is_empty(), "{path}: {}", seen.body);
+    }
+    api.stop().await;
+}
+
 #[tokio::test]
 async fn fee_needs_a_connected_account_and_charges_need_onboarding() {
     let api = start().await;

@@ -223,11 +223,16 @@ fn list_fees(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     p.known(&allowed)?;
     let charge = p.str_nonempty("charge")?;
     let account = ctx.account.clone();
-    list::list_objects(
+    let by = charge.as_deref().map(|value| list::ByRef {
+        field: "charge",
+        value,
+    });
+    list::list_objects_by_ref(
         ctx,
         &account,
         p,
         "application_fee",
+        by,
         "/v1/application_fees",
         |o| {
             charge
@@ -257,9 +262,12 @@ fn list_refunds(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     let id = ctx.path(0).to_string();
     ctx.get("application_fee", &id, "id")?;
     let account = ctx.account.clone();
-    list::list_objects(ctx, &account, p, "fee_refund", &refunds_url(&id), |o| {
-        o.json["fee"] == id.as_str()
-    })
+    let by = list::ByRef {
+        field: "fee",
+        value: &id,
+    };
+    let url = refunds_url(&id);
+    list::list_objects_by_ref(ctx, &account, p, "fee_refund", Some(by), &url, |_| true)
 }
 
 fn get_refund(ctx: &Ctx) -> ApiResult<Value> {

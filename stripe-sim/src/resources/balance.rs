@@ -195,11 +195,16 @@ fn list_txns(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     let kind = p.str_nonempty("type")?;
     let source = p.str_nonempty("source")?;
     let currency = p.str_nonempty("currency")?.map(|c| c.to_lowercase());
-    list::list_objects(
+    let by = source.as_deref().map(|value| list::ByRef {
+        field: "source",
+        value,
+    });
+    list::list_objects_by_ref(
         ctx,
         &account,
         p,
         TXN_KIND,
+        by,
         "/v1/balance_transactions",
         |o| {
             kind.as_ref().is_none_or(|k| o.json["type"] == k.as_str())

@@ -402,7 +402,18 @@ fn list_refunds(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     let charge = p.str_nonempty("charge")?;
     let pi = p.str_nonempty("payment_intent")?;
     let account = ctx.account.clone();
-    list::list_objects(ctx, &account, p, "refund", "/v1/refunds", |o| {
+    let by = match (&charge, &pi) {
+        (Some(value), _) => Some(list::ByRef {
+            field: "charge",
+            value,
+        }),
+        (None, Some(value)) => Some(list::ByRef {
+            field: "payment_intent",
+            value,
+        }),
+        (None, None) => None,
+    };
+    list::list_objects_by_ref(ctx, &account, p, "refund", by, "/v1/refunds", |o| {
         charge
             .as_ref()
             .is_none_or(|c| o.json["charge"] == c.as_str())
@@ -418,9 +429,11 @@ fn list_charge_refunds(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     charges::require_charge(ctx, &charge, "charge")?;
     let account = ctx.account.clone();
     let url = format!("/v1/charges/{charge}/refunds");
-    list::list_objects(ctx, &account, p, "refund", &url, |o| {
-        o.json["charge"] == charge.as_str()
-    })
+    let by = list::ByRef {
+        field: "charge",
+        value: &charge,
+    };
+    list::list_objects_by_ref(ctx, &account, p, "refund", Some(by), &url, |_| true)
 }
 
 #[cfg(test)]

@@ -271,6 +271,10 @@ pub struct Objects {
     map: HashMap<Arc<str>, Slot>,
     /// `"{owner}|{kind}"` → object ids in creation order (oldest first). Rebuilt at load.
     index: HashMap<String, IndexList>,
+    /// [`REFERENCES`]: hash of (owner, kind, field, value) → ids in creation order. Rebuilt at
+    /// load. Keyed by a hash to stay small; a collision only adds candidates, which readers
+    /// check (see [`State::ids_by_ref`]).
+    by_ref: HashMap<u64, Vec<Arc<str>>>,
     /// Sealed blocks by number; numbers are never reused (`last_block` relies on it).
     blocks: Vec<Option<BlockEntry>>,
     /// Objects packed on their own, oldest first. May also hold ids since sealed, changed
@@ -286,6 +290,7 @@ impl Default for Objects {
         Objects {
             map: HashMap::new(),
             index: HashMap::new(),
+            by_ref: HashMap::new(),
             blocks: Vec::new(),
             hot: VecDeque::new(),
             hot_limit: DEFAULT_HOT_OBJECTS,
@@ -359,6 +364,9 @@ impl<'de> Deserialize<'de> for Objects {
                         list.push(id, created);
                     }
                 }
+                for ids in out.by_ref.values_mut() {
+                    ids.sort_by_key(by_seq);
+                }
                 out.hot.make_contiguous().sort_by_key(by_seq);
                 Ok(out)
             }
@@ -377,6 +385,9 @@ impl Objects {
             .entry(index_key(&obj.owner, &obj.kind))
             .or_default()
             .push(id.clone(), obj.created);
+        for key in ref_keys(&obj) {
+            self.by_ref.entry(key).or_default().push(id.clone());
+        }
         let slot = Slot {
             at: At::Changed,
             live: OnceCell::from(Box::new(obj)),
@@ -399,6 +410,14 @@ impl Objects {
             && let Some(pos) = list.ids.iter().rposition(|x| **x == *id)
         {
             list.ids.remove(pos);
+        }
+        for key in ref_keys(&obj) {
+            if let Some(ids) = self.by_ref.get_mut(&key) {
+                ids.retain(|x| **x != *id);
+                if ids.is_empty() {
+                    self.by_ref.remove(&key);
+                }
+            }
         }
         Some(obj)
     }
@@ -642,6 +661,39 @@ pub fn index_key(owner: &str, kind: &str) -> String {
     format!("{owner}|{kind}")
 }
 
+/// Fields naming another object that lists filter on, as (kind, field). Without an index a
+/// list such as `GET /v1/balance_transactions?source=ch_…` read every balance transaction of
+/// the account to find the one or two that match (the app asks it for every charge and fee it
+/// records), so its cost grew with the account's history. Each field must be set when the
+/// object is inserted and never change.
+pub const REFERENCES: &[(&str, &str)] = &[
+    ("balance_transaction", "source"),
+    ("charge", "payment_intent"),
+    ("refund", "charge"),
+    ("refund", "payment_intent"),
+    ("fee_refund", "fee"),
+    ("application_fee", "charge"),
+    ("dispute", "charge"),
+];
+
+fn ref_key(owner: &str, kind: &str, field: &str, value: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // Fixed keys: the same input gives the same key for the life of the process.
+    let mut h = std::hash::DefaultHasher::new();
+    (owner, kind, field, value).hash(&mut h);
+    h.finish()
+}
+
+fn ref_keys(obj: &Obj) -> impl Iterator<Item = u64> + '_ {
+    REFERENCES
+        .iter()
+        .filter(|(kind, _)| *kind == obj.kind)
+        .filter_map(|(kind, field)| {
+            let value = obj.json.get(*field)?.as_str()?;
+            Some(ref_key(&obj.owner, kind, field, value))
+        })
+}
+
 impl State {
     pub fn now(&self) -> i64 {
         let wall = std::time::SystemTime::now()
@@ -766,6 +818,21 @@ impl State {
             .index
             .get(&index_key(owner, kind))
             .map(|l| l.ids.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Ids of `owner`'s objects of `kind` whose `field` (one of [`REFERENCES`]) is `value`,
+    /// oldest first: a subsequence of [`State::ids_of`]. May hold a few other objects (hash
+    /// collisions), so callers check each object they read.
+    pub fn ids_by_ref(&self, owner: &str, kind: &str, field: &str, value: &str) -> &[Arc<str>] {
+        debug_assert!(
+            REFERENCES.contains(&(kind, field)),
+            "{kind}.{field} is not indexed"
+        );
+        self.objects
+            .by_ref
+            .get(&ref_key(owner, kind, field, value))
+            .map(|ids| ids.as_slice())
             .unwrap_or(&[])
     }
 
@@ -901,6 +968,50 @@ mod tests {
         assert_eq!(ids, ["ch_3"]);
         assert!(back.find("acct_1", "charge", "ch_2").is_none());
         assert!(back.find("acct_2", "charge", "ch_2").is_some());
+    }
+
+    #[test]
+    fn the_reference_index_follows_inserts_and_removals_and_is_rebuilt_at_load() {
+        let mut st = State::default();
+        let txns = [
+            ("acct_1", "txn_1", "ch_a"),
+            ("acct_1", "txn_2", "ch_b"),
+            ("acct_2", "txn_3", "ch_a"),
+            ("acct_1", "txn_4", "ch_a"),
+            ("acct_1", "txn_5", "ch_a"),
+        ];
+        for (owner, id, source) in txns {
+            st.insert(
+                owner,
+                json!({"id": id, "object": "balance_transaction", "created": 1, "source": source}),
+                Map::new(),
+            );
+        }
+        st.freeze_touched();
+        let by = |st: &State, owner: &str, source: &str| -> Vec<String> {
+            st.ids_by_ref(owner, "balance_transaction", "source", source)
+                .iter()
+                .map(|i| i.to_string())
+                .collect()
+        };
+        assert_eq!(by(&st, "acct_1", "ch_a"), ["txn_1", "txn_4", "txn_5"]);
+        assert_eq!(by(&st, "acct_2", "ch_a"), ["txn_3"]);
+        assert!(by(&st, "acct_1", "ch_c").is_empty());
+
+        st.remove("txn_4");
+        let back: State = serde_json::from_str(&serde_json::to_string(&st).unwrap_or_default())
+            .unwrap_or_default();
+        assert_eq!(by(&back, "acct_1", "ch_a"), ["txn_1", "txn_5"]);
+        assert_eq!(by(&back, "acct_1", "ch_b"), ["txn_2"]);
+        // Replaced under the same id with another source: indexed once, under the new one.
+        let mut back = back;
+        back.insert(
+            "acct_1",
+            json!({"id": "txn_1", "object": "balance_transaction", "created": 1, "source": "ch_b"}),
+            Map::new(),
+        );
+        assert_eq!(by(&back, "acct_1", "ch_a"), ["txn_5"]);
+        assert_eq!(by(&back, "acct_1", "ch_b"), ["txn_2", "txn_1"]);
     }
 
     #[test]
