@@ -250,16 +250,16 @@ async fn lists_filtered_by_a_referenced_object_find_exactly_its_objects() {
     let by_source = api
         .get_on(&acct, "/v1/balance_transactions", &[("source", &charge)])
         .await;
-    assert_eq!(ids(&by_source), [txn.clone()]);
+    assert_eq!(ids(&by_source), [txn.as_str()]);
     assert_eq!(by_source.body["has_more"], false);
     let charges = api
         .get_on(&acct, "/v1/charges", &[("payment_intent", &pi)])
         .await;
-    assert_eq!(ids(&charges), [charge.clone()]);
+    assert_eq!(ids(&charges), [charge.as_str()]);
     let fees = api
         .get("/v1/application_fees", &[("charge", &charge)])
         .await;
-    assert_eq!(ids(&fees), [fee.clone()]);
+    assert_eq!(ids(&fees), [fee.as_str()]);
     let fee_txns = api
         .get("/v1/balance_transactions", &[("source", &fee)])
         .await;
