@@ -250,3 +250,36 @@ async fn seed_demo_twice_makes_one_living_shop() {
         .unwrap();
     assert_eq!(saved.len(), 1);
 }
+
+/// `seed-demo` in another terminal while the server runs: it uses the server's emulator (the
+/// two used to start one each on the same state file, and the server's next save erased the
+/// seeded accounts), so the shop works at once.
+#[tokio::test]
+async fn seed_demo_while_the_server_runs_seeds_through_its_emulator() {
+    use marketplace::demo::{BUYER_EMAIL, DEMO_PASSWORD};
+
+    let test_db = TestDb::new();
+    let second = test_db.handle();
+    let app = spawn_app_on(test_db, &[]).await;
+    let out = seed_demo(&second);
+    assert_eq!(out.matches("active").count(), 3, "{out}");
+
+    let listed = app
+        .sim(
+            reqwest::Method::GET,
+            "/v1/accounts",
+            None,
+            &[("limit", "100")],
+        )
+        .await;
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        3,
+        "the running server's emulator has the seeded accounts: {listed}"
+    );
+    let res = app.login(BUYER_EMAIL, DEMO_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (status, cards) = app.get_html("/cards").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(cards.contains("4242"), "{cards}");
+}

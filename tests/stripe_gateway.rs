@@ -133,3 +133,44 @@ async fn embedded_state_is_flushed_at_shutdown_and_found_after_a_restart() {
     assert_eq!(found.status(), 200, "the customer survived the restart");
     second.shutdown().await;
 }
+
+/// A second process on the same data directory (`seed-demo` while the server runs) uses the
+/// running emulator instead of starting its own on the same state file: what it creates is
+/// known to the first, and survives the first's restart.
+#[tokio::test]
+async fn a_second_gateway_on_a_data_directory_in_use_shares_its_emulator() {
+    let db = TestDb::new();
+    let config = embedded_in(&db);
+    let first = StripeGateway::connect(&config).await.expect("first start");
+    let second = StripeGateway::connect(&config).await.expect("second start");
+    assert_eq!(second.api_base(), first.api_base(), "one emulator");
+    assert_eq!(second.mode(), Mode::Simulated);
+    let key = std::fs::read_to_string(db.data_dir.join("stripe-sim.key")).expect("key file");
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}v1/customers", second.api_base()))
+        .bearer_auth(key.trim())
+        .form(&[("email", "second@example.com")])
+        .send()
+        .await
+        .expect("create customer")
+        .json()
+        .await
+        .expect("customer json");
+    let id = created["id"].as_str().expect("customer id").to_owned();
+    // The second does not own the emulator: its shutdown leaves it running.
+    second.shutdown().await;
+    first.check().await.expect("still running");
+    first.shutdown().await;
+
+    // Released at shutdown: the next start owns it again, with the customer in its state.
+    let third = StripeGateway::connect(&config).await.expect("third start");
+    assert_ne!(third.api_base(), first.api_base(), "a new emulator");
+    let found = reqwest::Client::new()
+        .get(format!("{}v1/customers/{id}", third.api_base()))
+        .bearer_auth(key.trim())
+        .send()
+        .await
+        .expect("retrieve customer");
+    assert_eq!(found.status(), 200, "the second's customer was saved");
+    third.shutdown().await;
+}

@@ -203,12 +203,7 @@ impl TestApp {
             client: client(),
             settings: self.settings.clone(),
             stripe: self.stripe.clone(),
-            test_db: super::TestDb {
-                url: self.test_db.url.clone(),
-                data_dir: self.test_db.data_dir.clone(),
-                backend: super::backend(),
-                owned: false,
-            },
+            test_db: self.test_db.handle(),
         }
     }
 

@@ -72,6 +72,19 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A second handle on the same database and data directory (another process, another
+    /// person's view); dropping it leaves both in place.
+    pub fn handle(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            data_dir: self.data_dir.clone(),
+            backend: self.backend,
+            owned: false,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if !self.owned {
