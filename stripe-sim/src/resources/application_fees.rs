@@ -223,16 +223,11 @@ fn list_fees(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     p.known(&allowed)?;
     let charge = p.str_nonempty("charge")?;
     let account = ctx.account.clone();
-    let by = charge.as_deref().map(|value| list::ByRef {
-        field: "charge",
-        value,
-    });
-    list::list_objects_by_ref(
+    list::list_objects(
         ctx,
         &account,
         p,
         "application_fee",
-        by,
         "/v1/application_fees",
         |o| {
             charge

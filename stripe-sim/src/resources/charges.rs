@@ -313,11 +313,7 @@ fn list_charges(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     let pi = p.str_nonempty("payment_intent")?;
     let tg = p.str_nonempty("transfer_group")?;
     let account = ctx.account.clone();
-    let by = pi.as_deref().map(|value| list::ByRef {
-        field: "payment_intent",
-        value,
-    });
-    list::list_objects_by_ref(ctx, &account, p, "charge", by, "/v1/charges", |o| {
+    list::list_objects(ctx, &account, p, "charge", "/v1/charges", |o| {
         customer
             .as_ref()
             .is_none_or(|c| o.json["customer"] == c.as_str())

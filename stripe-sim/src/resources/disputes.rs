@@ -428,11 +428,7 @@ fn list(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     let charge = p.str_nonempty("charge")?;
     let pi = p.str_nonempty("payment_intent")?;
     let account = ctx.account.clone();
-    let by = charge.as_deref().map(|value| list::ByRef {
-        field: "charge",
-        value,
-    });
-    list::list_objects_by_ref(ctx, &account, p, KIND, by, "/v1/disputes", |o| {
+    list::list_objects(ctx, &account, p, KIND, "/v1/disputes", |o| {
         charge.as_deref().is_none_or(|c| o.json["charge"] == c)
             && pi.as_deref().is_none_or(|x| o.json["payment_intent"] == x)
     })

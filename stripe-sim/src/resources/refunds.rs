@@ -402,17 +402,10 @@ fn list_refunds(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     let charge = p.str_nonempty("charge")?;
     let pi = p.str_nonempty("payment_intent")?;
     let account = ctx.account.clone();
-    let by = match (&charge, &pi) {
-        (Some(value), _) => Some(list::ByRef {
-            field: "charge",
-            value,
-        }),
-        (None, Some(value)) => Some(list::ByRef {
-            field: "payment_intent",
-            value,
-        }),
-        (None, None) => None,
-    };
+    let by = charge.as_deref().map(|value| list::ByRef {
+        field: "charge",
+        value,
+    });
     list::list_objects_by_ref(ctx, &account, p, "refund", by, "/v1/refunds", |o| {
         charge
             .as_ref()
