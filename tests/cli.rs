@@ -140,6 +140,19 @@ fn seed_demo(test_db: &TestDb) -> String {
     stdout
 }
 
+/// How many connected accounts the app's emulator lists.
+async fn sim_accounts(app: &common::TestApp) -> usize {
+    let listed = app
+        .sim(
+            reqwest::Method::GET,
+            "/v1/accounts",
+            None,
+            &[("limit", "100")],
+        )
+        .await;
+    listed["data"].as_array().expect("a list").len()
+}
+
 #[tokio::test]
 async fn seed_demo_twice_makes_one_living_shop() {
     use marketplace::demo::{ADMIN_EMAIL, BUYER_EMAIL, DEMO_PASSWORD};
@@ -206,19 +219,7 @@ async fn seed_demo_twice_makes_one_living_shop() {
             assert_eq!(status, StatusCode::OK);
         }
     }
-    let listed = app
-        .sim(
-            reqwest::Method::GET,
-            "/v1/accounts",
-            None,
-            &[("limit", "100")],
-        )
-        .await;
-    assert_eq!(
-        listed["data"].as_array().unwrap().len(),
-        3,
-        "one Stripe account per seller: {listed}"
-    );
+    assert_eq!(sim_accounts(&app).await, 3, "one Stripe account per seller");
     let customers = app
         .sim(
             reqwest::Method::GET,
@@ -264,18 +265,10 @@ async fn seed_demo_while_the_server_runs_seeds_through_its_emulator() {
     let out = seed_demo(&second);
     assert_eq!(out.matches("active").count(), 3, "{out}");
 
-    let listed = app
-        .sim(
-            reqwest::Method::GET,
-            "/v1/accounts",
-            None,
-            &[("limit", "100")],
-        )
-        .await;
     assert_eq!(
-        listed["data"].as_array().unwrap().len(),
+        sim_accounts(&app).await,
         3,
-        "the running server's emulator has the seeded accounts: {listed}"
+        "the running server's emulator has the seeded accounts"
     );
     let res = app.login(BUYER_EMAIL, DEMO_PASSWORD).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);

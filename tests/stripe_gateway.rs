@@ -15,6 +15,41 @@ fn embedded_in(db: &TestDb) -> GatewayConfig {
     }
 }
 
+/// The embedded emulator's secret key, as the gateway in `db`'s data dir uses it.
+fn sim_key(db: &TestDb) -> String {
+    std::fs::read_to_string(db.data_dir.join("stripe-sim.key"))
+        .expect("key file")
+        .trim()
+        .to_owned()
+}
+
+/// Creates a customer straight through the emulator's API; answers its id.
+async fn create_customer(gateway: &StripeGateway, key: &str, email: &str) -> String {
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}v1/customers", gateway.api_base()))
+        .bearer_auth(key)
+        .form(&[("email", email)])
+        .send()
+        .await
+        .expect("create customer")
+        .json()
+        .await
+        .expect("customer json");
+    created["id"].as_str().expect("customer id").to_owned()
+}
+
+/// The HTTP status of retrieving customer `id` through `gateway`'s emulator.
+async fn customer_status(gateway: &StripeGateway, key: &str, id: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}v1/customers/{id}", gateway.api_base()))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("retrieve customer")
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
 async fn without_a_key_the_app_runs_the_embedded_emulator_and_says_so() {
     let app = spawn_app().await;
@@ -107,30 +142,18 @@ async fn embedded_state_is_flushed_at_shutdown_and_found_after_a_restart() {
     let db = TestDb::new();
     let config = embedded_in(&db);
     let first = StripeGateway::connect(&config).await.expect("first start");
-    let key = std::fs::read_to_string(db.data_dir.join("stripe-sim.key")).expect("key file");
+    let key = sim_key(&db);
     // A customer created straight through the emulator's API, then an immediate shutdown: the
     // debounced snapshot must not lose it.
-    let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}v1/customers", first.api_base()))
-        .bearer_auth(key.trim())
-        .form(&[("email", "restart@example.com")])
-        .send()
-        .await
-        .expect("create customer")
-        .json()
-        .await
-        .expect("customer json");
-    let id = created["id"].as_str().expect("customer id").to_owned();
+    let id = create_customer(&first, &key, "restart@example.com").await;
     first.shutdown().await;
 
     let second = StripeGateway::connect(&config).await.expect("second start");
-    let found = reqwest::Client::new()
-        .get(format!("{}v1/customers/{id}", second.api_base()))
-        .bearer_auth(key.trim())
-        .send()
-        .await
-        .expect("retrieve customer");
-    assert_eq!(found.status(), 200, "the customer survived the restart");
+    assert_eq!(
+        customer_status(&second, &key, &id).await,
+        200,
+        "the customer survived the restart"
+    );
     second.shutdown().await;
 }
 
@@ -145,18 +168,8 @@ async fn a_second_gateway_on_a_data_directory_in_use_shares_its_emulator() {
     let second = StripeGateway::connect(&config).await.expect("second start");
     assert_eq!(second.api_base(), first.api_base(), "one emulator");
     assert_eq!(second.mode(), Mode::Simulated);
-    let key = std::fs::read_to_string(db.data_dir.join("stripe-sim.key")).expect("key file");
-    let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}v1/customers", second.api_base()))
-        .bearer_auth(key.trim())
-        .form(&[("email", "second@example.com")])
-        .send()
-        .await
-        .expect("create customer")
-        .json()
-        .await
-        .expect("customer json");
-    let id = created["id"].as_str().expect("customer id").to_owned();
+    let key = sim_key(&db);
+    let id = create_customer(&second, &key, "second@example.com").await;
     // The second does not own the emulator: its shutdown leaves it running.
     second.shutdown().await;
     first.check().await.expect("still running");
@@ -165,12 +178,10 @@ async fn a_second_gateway_on_a_data_directory_in_use_shares_its_emulator() {
     // Released at shutdown: the next start owns it again, with the customer in its state.
     let third = StripeGateway::connect(&config).await.expect("third start");
     assert_ne!(third.api_base(), first.api_base(), "a new emulator");
-    let found = reqwest::Client::new()
-        .get(format!("{}v1/customers/{id}", third.api_base()))
-        .bearer_auth(key.trim())
-        .send()
-        .await
-        .expect("retrieve customer");
-    assert_eq!(found.status(), 200, "the second's customer was saved");
+    assert_eq!(
+        customer_status(&third, &key, &id).await,
+        200,
+        "the second's customer was saved"
+    );
     third.shutdown().await;
 }
