@@ -15,6 +15,7 @@ class _Receiver:
 
     def __init__(self):
         self.deliveries = queue.Queue()
+        self.set_aside = []
         received = self.deliveries
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -34,7 +35,12 @@ class _Receiver:
         self.thread.start()
 
     def wait_for(self, event_type, timeout=20.0):
-        """The first delivery of `event_type`; others are skipped. Bounded so a lost delivery fails."""
+        """The first delivery of `event_type`. Others are kept for later waits: deliveries run
+        concurrently, so a later event may arrive first. Bounded so a lost delivery fails."""
+        for i, (headers, body) in enumerate(self.set_aside):
+            if json.loads(body)["type"] == event_type:
+                del self.set_aside[i]
+                return headers, body
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -46,6 +52,7 @@ class _Receiver:
                 continue
             if json.loads(body)["type"] == event_type:
                 return headers, body
+            self.set_aside.append((headers, body))
 
     def close(self):
         self.server.shutdown()
