@@ -140,17 +140,12 @@ fn seed_demo(test_db: &TestDb) -> String {
     stdout
 }
 
-/// How many connected accounts the app's emulator lists.
-async fn sim_accounts(app: &common::TestApp) -> usize {
+/// The first 100 objects of a list of the app's emulator (platform account).
+async fn sim_list(app: &common::TestApp, path: &str) -> Vec<serde_json::Value> {
     let listed = app
-        .sim(
-            reqwest::Method::GET,
-            "/v1/accounts",
-            None,
-            &[("limit", "100")],
-        )
+        .sim(reqwest::Method::GET, path, None, &[("limit", "100")])
         .await;
-    listed["data"].as_array().expect("a list").len()
+    listed["data"].as_array().expect("a list").clone()
 }
 
 #[tokio::test]
@@ -219,18 +214,13 @@ async fn seed_demo_twice_makes_one_living_shop() {
             assert_eq!(status, StatusCode::OK);
         }
     }
-    assert_eq!(sim_accounts(&app).await, 3, "one Stripe account per seller");
-    let customers = app
-        .sim(
-            reqwest::Method::GET,
-            "/v1/customers",
-            None,
-            &[("limit", "100")],
-        )
-        .await;
-    let buyers = customers["data"]
-        .as_array()
-        .unwrap()
+    assert_eq!(
+        sim_list(&app, "/v1/accounts").await.len(),
+        3,
+        "one Stripe account per seller"
+    );
+    let buyers = sim_list(&app, "/v1/customers")
+        .await
         .iter()
         .filter(|c| c["email"] == BUYER_EMAIL)
         .count();
@@ -266,7 +256,7 @@ async fn seed_demo_while_the_server_runs_seeds_through_its_emulator() {
     assert_eq!(out.matches("active").count(), 3, "{out}");
 
     assert_eq!(
-        sim_accounts(&app).await,
+        sim_list(&app, "/v1/accounts").await.len(),
         3,
         "the running server's emulator has the seeded accounts"
     );

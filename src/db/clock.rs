@@ -6,11 +6,6 @@ use sqlx::{AnyConnection, Row};
 
 use super::{Backend, Db, DbError};
 
-/// The backend a pool talks to.
-pub fn backend(db: &Db) -> Backend {
-    db.backend()
-}
-
 /// The backend of one connection (inside a transaction).
 pub fn backend_of_conn(conn: &AnyConnection) -> Backend {
     if conn.backend_name().eq_ignore_ascii_case("sqlite") {
@@ -30,7 +25,7 @@ pub fn now_sql(backend: Backend) -> &'static str {
 
 /// The database server's current time in unix seconds.
 pub async fn now(db: &Db) -> Result<i64, DbError> {
-    let sql = format!("SELECT {} AS now", now_sql(backend(db)));
+    let sql = format!("SELECT {} AS now", now_sql(db.backend()));
     let row = sqlx::query(&sql).fetch_one(db.reader()).await?;
     Ok(row.try_get("now")?)
 }

@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::clock::{backend, now_sql};
+use super::clock::now_sql;
 use super::{Backend, Db, DbError};
 use crate::domain::ids::{JobId, random_token};
 
@@ -141,7 +141,7 @@ static CLAIM_POSTGRES: LazyLock<String> = LazyLock::new(|| claim_sql(Backend::Po
 
 /// Takes the oldest due job for `worker` with a lease of `lease_secs` (database clock), or `None`.
 pub async fn claim(db: &Db, worker: &str, lease_secs: i64) -> Result<Option<ClaimedJob>, DbError> {
-    let sql: &str = match backend(db) {
+    let sql: &str = match db.backend() {
         Backend::Sqlite => &CLAIM_SQLITE,
         Backend::Postgres => &CLAIM_POSTGRES,
     };
@@ -168,7 +168,7 @@ pub async fn extend_lease(
     let sql = format!(
         "UPDATE jobs SET locked_until = {} + $1
          WHERE id = $2 AND claim_token = $3 AND done_at IS NULL AND failed_at IS NULL",
-        now_sql(backend(db))
+        now_sql(db.backend())
     );
     let done = sqlx::query(&sql)
         .bind(lease_secs)
@@ -184,7 +184,7 @@ pub async fn complete(db: &Db, id: &JobId, token: &str) -> Result<bool, DbError>
     let sql = format!(
         "UPDATE jobs SET done_at = {}, locked_until = NULL, last_error = NULL
          WHERE id = $1 AND claim_token = $2 AND done_at IS NULL AND failed_at IS NULL",
-        now_sql(backend(db))
+        now_sql(db.backend())
     );
     let done = sqlx::query(&sql)
         .bind(id.as_str())
@@ -215,7 +215,7 @@ pub async fn fail(
     retry_in_secs: i64,
     permanent: bool,
 ) -> Result<FailOutcome, DbError> {
-    let now = now_sql(backend(db));
+    let now = now_sql(db.backend());
     let sql = format!(
         "UPDATE jobs SET locked_until = NULL, last_error = $1, run_at = {now} + $2,
                 failed_at = CASE WHEN $3 = 1 OR attempts >= max_attempts THEN {now} ELSE NULL END
@@ -245,7 +245,7 @@ pub async fn fail(
 /// Parks jobs that are out of attempts but were never marked failed (their
 /// worker died during the last attempt): they are not left pending forever.
 pub async fn fail_exhausted(db: &Db) -> Result<u64, DbError> {
-    let now = now_sql(backend(db));
+    let now = now_sql(db.backend());
     let sql = format!(
         "UPDATE jobs SET failed_at = {now},
                 last_error = COALESCE(last_error, 'out of attempts (worker lost during the last one)')
